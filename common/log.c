@@ -34,7 +34,7 @@ log_setdebug(int debug)
 	log_debugging = debug;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024];
