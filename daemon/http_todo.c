@@ -1,1 +1,530 @@
-/* placeholder: not written yet */
+/*
+ * http_todo.c - routes of the todo API: DRF's contract over evhttp.
+ *
+ * Called by worker.c for every request evhttp has read in full.  Each
+ * request goes parse -> authenticate (verifierd, asynchronously) -> one
+ * storage call -> one reply.  Invariants:
+ * - exactly one reply on every path, including verifier time-outs;
+ * - nothing reaches storage before verifierd has accepted the token, and
+ *   the user id used is the one verifierd gave;
+ * - a request whose framing is ambiguous (Content-Length together with
+ *   Transfer-Encoding, repeated Content-Length, unknown codings) is
+ *   answered 400 and its connection closed before routing;
+ * - no failure answers 500: storage trouble is 503.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "http_todo.h"
+#include "log.h"
+#include "proto.h"
+#include "todo_db.h"
+#include "todo_req.h"
+#include "verify_client.h"
+
+#define REALM		"Bearer realm=\"api\""
+#define REALM_INVALID	"Bearer realm=\"api\", error=\"invalid_token\""
+
+/* One request waiting for verifierd. */
+struct http_pending {
+	struct http_ctx		*ctx;
+	struct evhttp_request	*req;
+	enum treq_route		 route;
+	uint64_t		 id;
+};
+
+static void
+http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
+    const char *reason, const char *json)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	ctx->stats.requests++;
+	if (code >= 100 && code < 600)
+		ctx->stats.status[code / 100]++;
+	if (json != NULL && out != NULL) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(out, json, strlen(json));
+	}
+	evhttp_add_header(h, "Vary", "Accept, Authorization");
+	/* Before sending: evhttp may free req as part of the reply. */
+	if (ctx->busy_cb != NULL)
+		ctx->busy_cb(req, -1, ctx->busy_arg);
+	evhttp_send_reply(req, code, reason, out);
+	if (out != NULL)
+		evbuffer_free(out);
+}
+
+static void
+http_detail(struct http_ctx *ctx, struct evhttp_request *req, int code,
+    const char *reason, const char *detail)
+{
+	char *json = treq_detail_json(detail);
+
+	http_reply(ctx, req, code, reason, json);
+	free(json);
+}
+
+static void
+http_unauthorized(struct http_ctx *ctx, struct evhttp_request *req,
+    const char *detail, int presented)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", presented ? REALM_INVALID : REALM);
+	http_detail(ctx, req, 401, "Unauthorized", detail);
+}
+
+static void
+http_unavailable(struct http_ctx *ctx, struct evhttp_request *req,
+    unsigned retry, const char *detail)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", retry > 0 ? retry : 5);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", buf);
+	http_detail(ctx, req, 503, "Service Unavailable", detail);
+}
+
+static const char *
+http_method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	}
+	return "UNKNOWN";
+}
+
+/* Is the method one that the route's Allow list names? */
+static int
+http_allowed(enum treq_route route, enum evhttp_cmd_type m)
+{
+	const char *allow = treq_allow(route), *name = http_method_name(m);
+	size_t n = strlen(name);
+	const char *p;
+
+	for (p = allow; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void
+http_not_allowed(struct http_ctx *ctx, struct evhttp_request *req,
+    enum treq_route route)
+{
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "Method \"%s\" not allowed.",
+	    http_method_name(evhttp_request_get_command(req)));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    treq_allow(route));
+	http_detail(ctx, req, 405, "Method Not Allowed", detail);
+}
+
+/*
+ * libevent 2.1 lets chunked coding win over Content-Length silently, and
+ * does not look at repeated Content-Length headers: refuse all of that.
+ */
+static int
+http_ambiguous_framing(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int ncl = 0, nte = 0;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			ncl++;
+		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			nte++;
+			if (strcasecmp(kv->value, "chunked") != 0)
+				return 1;
+		}
+	}
+	return ncl > 1 || nte > 1 || (ncl > 0 && nte > 0);
+}
+
+/* "http://HOST" for links, or "" when the Host header is unusable. */
+static void
+http_origin(struct evhttp_request *req, char *buf, size_t len)
+{
+	const char *host = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Host");
+
+	if (host != NULL && treq_valid_host(host) &&
+	    snprintf(buf, len, "http://%s", host) < (int)len)
+		return;
+	buf[0] = '\0';
+}
+
+static void
+http_root(struct http_ctx *ctx, struct evhttp_request *req)
+{
+	const char *host = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Host");
+	char *json;
+
+	json = treq_root_json(host != NULL && treq_valid_host(host) ?
+	    host : "localhost");
+	http_reply(ctx, req, 200, "OK", json);
+	free(json);
+}
+
+static void
+http_options(struct http_ctx *ctx, struct evhttp_request *req,
+    enum treq_route route)
+{
+	char json[256];
+
+	snprintf(json, sizeof(json), "{\"name\":\"%s\",\"description\":\"\","
+	    "\"renders\":[\"application/json\"],\"parses\":["
+	    "\"application/json\",\"application/x-www-form-urlencoded\"]}",
+	    route == TREQ_ROOT ? "Api Root" : route == TREQ_LIST ?
+	    "Todo List" : "Todo Instance");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    treq_allow(route));
+	http_reply(ctx, req, 200, "OK", json);
+}
+
+static void
+http_storage_failed(struct http_ctx *ctx, struct evhttp_request *req)
+{
+	http_unavailable(ctx, req, 1, "Storage temporarily unavailable.");
+}
+
+static void
+http_send_todo(struct http_ctx *ctx, struct evhttp_request *req, int code,
+    const char *reason, const struct todo *t)
+{
+	char *json;
+
+	json = treq_todo_json(t->id, t->title, t->title_len, t->date,
+	    t->user);
+	if (json == NULL) {
+		http_storage_failed(ctx, req);
+		return;
+	}
+	http_reply(ctx, req, code, reason, json);
+	free(json);
+}
+
+static void
+http_list(struct http_ctx *ctx, struct evhttp_request *req, uint64_t user)
+{
+	const char *query = evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req));
+	uint64_t limit = UINT64_MAX, offset = 0, total = 0;
+	char origin[300], base[320], *next = NULL, *prev = NULL;
+	char *json = NULL;
+	struct treq_item *items = NULL;
+	struct todo *todos = NULL;
+	size_t i, n = 0;
+	int paginated = 0;
+
+	if (treq_parse_query(query, &paginated, &limit, &offset) == -1)
+		goto fail;
+	if (!paginated) {
+		limit = UINT64_MAX;
+		offset = 0;
+	}
+	if (tdb_list(ctx->db, user, offset, limit, &todos, &n, &total) !=
+	    TDB_OK)
+		goto fail;
+	if (n > 0 && (items = calloc(n, sizeof(*items))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		items[i].id = todos[i].id;
+		items[i].title = todos[i].title;
+		items[i].title_len = todos[i].title_len;
+		items[i].date = todos[i].date;
+		items[i].user = todos[i].user;
+	}
+	http_origin(req, origin, sizeof(origin));
+	snprintf(base, sizeof(base), "%s/todo/", origin);
+	if (paginated && treq_page_links(base, total, limit, offset, &next,
+	    &prev) == -1)
+		goto fail;
+	json = treq_list_json(items, n, paginated, total, next, prev);
+	if (json == NULL)
+		goto fail;
+	http_reply(ctx, req, 200, "OK", json);
+	goto out;
+fail:
+	http_storage_failed(ctx, req);
+out:
+	free(json);
+	free(next);
+	free(prev);
+	free(items);
+	tdb_list_free(todos, n);
+}
+
+/* Parses the body; on failure the reply has been sent. */
+static int
+http_body(struct http_ctx *ctx, struct evhttp_request *req, int partial,
+    struct treq_todo *in)
+{
+	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(buf);
+	const char *ctype = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+	char *err = NULL;
+	int st;
+
+	st = treq_parse_body(ctype, (const char *)evbuffer_pullup(buf, -1),
+	    len, partial, in, &err);
+	if (st == 0)
+		return 0;
+	if (st == 400)
+		http_reply(ctx, req, 400, "Bad Request", err);
+	else if (st == 415)
+		http_reply(ctx, req, 415, "Unsupported Media Type", err);
+	else
+		http_storage_failed(ctx, req);
+	free(err);
+	treq_todo_clear(in);
+	return -1;
+}
+
+static void
+http_create(struct http_ctx *ctx, struct evhttp_request *req, uint64_t user)
+{
+	struct treq_todo in;
+	struct todo t;
+	char origin[300], loc[340];
+
+	if (http_body(ctx, req, 0, &in) == -1)
+		return;
+	if (!in.has_date && treq_today(in.date) == -1) {
+		treq_todo_clear(&in);
+		http_storage_failed(ctx, req);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	if (tdb_create(ctx->db, user, in.title, in.title_len, in.date, &t) !=
+	    TDB_OK) {
+		treq_todo_clear(&in);
+		http_storage_failed(ctx, req);
+		return;
+	}
+	http_origin(req, origin, sizeof(origin));
+	snprintf(loc, sizeof(loc), "%s/todo/%llu/", origin,
+	    (unsigned long long)t.id);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
+	    loc);
+	http_send_todo(ctx, req, 201, "Created", &t);
+	tdb_todo_clear(&t);
+	treq_todo_clear(&in);
+}
+
+static void
+http_update(struct http_ctx *ctx, struct evhttp_request *req, uint64_t user,
+    uint64_t id, int partial)
+{
+	struct treq_todo in;
+	struct todo t;
+	enum tdb_status st;
+
+	/* DRF looks the object up before it validates the body. */
+	memset(&t, 0, sizeof(t));
+	if ((st = tdb_get(ctx->db, user, id, &t)) != TDB_OK)
+		goto done;
+	tdb_todo_clear(&t);
+	if (http_body(ctx, req, partial, &in) == -1)
+		return;
+	st = tdb_update(ctx->db, user, id, in.has_title ? in.title : NULL,
+	    in.title_len, in.has_date ? in.date : NULL, &t);
+	treq_todo_clear(&in);
+done:
+	if (st == TDB_OK)
+		http_send_todo(ctx, req, 200, "OK", &t);
+	else if (st == TDB_NOTFOUND)
+		http_detail(ctx, req, 404, "Not Found", "Not found.");
+	else
+		http_storage_failed(ctx, req);
+	tdb_todo_clear(&t);
+}
+
+static void
+http_item(struct http_ctx *ctx, struct evhttp_request *req, uint64_t user,
+    uint64_t id)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum tdb_status st;
+	struct todo t;
+
+	memset(&t, 0, sizeof(t));
+	if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH) {
+		http_update(ctx, req, user, id, m == EVHTTP_REQ_PATCH);
+		return;
+	}
+	if (m == EVHTTP_REQ_DELETE)
+		st = tdb_delete(ctx->db, user, id);
+	else
+		st = tdb_get(ctx->db, user, id, &t);
+	if (st == TDB_NOTFOUND)
+		http_detail(ctx, req, 404, "Not Found", "Not found.");
+	else if (st != TDB_OK)
+		http_storage_failed(ctx, req);
+	else if (m == EVHTTP_REQ_DELETE)
+		http_reply(ctx, req, 204, "No Content", NULL);
+	else
+		http_send_todo(ctx, req, 200, "OK", &t);
+	tdb_todo_clear(&t);
+}
+
+/* The token has been accepted: the request runs as this user. */
+static void
+http_dispatch(struct http_ctx *ctx, struct evhttp_request *req,
+    enum treq_route route, uint64_t id, uint64_t user)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	if (!http_allowed(route, m))
+		http_not_allowed(ctx, req, route);
+	else if (m == EVHTTP_REQ_OPTIONS)
+		http_options(ctx, req, route);
+	else if (route == TREQ_ROOT)
+		http_root(ctx, req);
+	else if (route == TREQ_LIST && m == EVHTTP_REQ_POST)
+		http_create(ctx, req, user);
+	else if (route == TREQ_LIST)
+		http_list(ctx, req, user);
+	else
+		http_item(ctx, req, user, id);
+}
+
+static void
+http_verified_cb(const struct proto_verify_ans *a, void *arg)
+{
+	struct http_pending *p = arg;
+	struct http_ctx *ctx = p->ctx;
+
+	if (a->outcome == VERIFY_OK)
+		http_dispatch(ctx, p->req, p->route, p->id, a->user);
+	else if (a->outcome == VERIFY_DENIED) {
+		ctx->stats.auth_denied++;
+		http_unauthorized(ctx, p->req, proto_reason_detail(a->reason),
+		    1);
+	} else {
+		ctx->stats.auth_unavailable++;
+		http_unavailable(ctx, p->req, a->retry_after,
+		    "Authentication service unavailable.");
+	}
+	free(p);
+}
+
+/* A token we would not even send: too long, or not token characters. */
+static int
+http_token_sane(const char *tok, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PROTO_MAX_TOKEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (tok[i] < 0x21 || tok[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void
+http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
+    enum treq_route route, uint64_t id)
+{
+	const char *hdr = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization");
+	struct http_pending *p;
+	const char *tok;
+	size_t len;
+
+	switch (treq_parse_auth(hdr, &tok, &len)) {
+	case TREQ_AUTH_NONE:
+		/* The API root is open to anonymous callers, as in DRF. */
+		if (route == TREQ_ROOT) {
+			http_dispatch(ctx, req, route, 0, 0);
+			return;
+		}
+		http_unauthorized(ctx, req,
+		    "Authentication credentials were not provided.", 0);
+		return;
+	case TREQ_AUTH_BAD:
+		http_unauthorized(ctx, req, "Invalid token headers", 1);
+		return;
+	case TREQ_AUTH_TOKEN:
+		break;
+	}
+	if (!http_token_sane(tok, len)) {
+		http_unauthorized(ctx, req, "Unable to parse authentication", 1);
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		http_unavailable(ctx, req, 1,
+		    "Authentication service unavailable.");
+		return;
+	}
+	p->ctx = ctx;
+	p->req = req;
+	p->route = route;
+	p->id = id;
+	if (vclient_verify(ctx->vc, tok, len, http_verified_cb, p) == 0) {
+		free(p);
+		ctx->stats.auth_unavailable++;
+		http_unavailable(ctx, req, 5,
+		    "Authentication service unavailable.");
+	}
+}
+
+void
+http_todo_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_ctx *ctx = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	enum treq_route route;
+	uint64_t id = 0;
+
+	if (ctx->busy_cb != NULL)
+		ctx->busy_cb(req, 1, ctx->busy_arg);
+	if (http_ambiguous_framing(req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		http_detail(ctx, req, 400, "Bad Request",
+		    "Ambiguous message framing.");
+		return;
+	}
+	route = treq_route(path != NULL ? path : "", &id);
+	if (route == TREQ_NOTFOUND) {
+		http_detail(ctx, req, 404, "Not Found", "Not found.");
+		return;
+	}
+	http_authenticate(ctx, req, route, id);
+}

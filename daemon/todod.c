@@ -1,1 +1,652 @@
-/* placeholder: not written yet */
+/*
+ * todod.c - the master: configuration, listening sockets, database
+ * recovery, and the workers' lives.  It never parses HTTP or tokens.
+ *
+ * Start-up: configuration -> bind (or take LISTEN_FDS) -> drop privileges
+ * -> recover the database once -> fork the workers -> READY=1 when every
+ * worker is serving.  A dead worker has its locks and transactions
+ * cleaned by failchk and is respawned, later each time it dies young;
+ * when failchk says the environment needs recovery, every worker is
+ * stopped, recovery runs, and all are started again.  SIGTERM: workers
+ * drain and exit, then the master exits 0.  SIGHUP: a new configuration
+ * is built and checked; if good, a new set of workers is started on the
+ * same sockets and the old set drains, so no connection is refused.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "notify.h"
+#include "privdrop.h"
+#include "todo_db.h"
+#include "worker.h"
+
+#define VERSION			"0.1.0"
+#define MAX_WORKERS		256
+#define MAX_LISTEN		16
+#define RESPAWN_MAX_DELAY	30
+#define STOP_GRACE		15
+
+static const struct conf_opt todod_opts[] = {
+	{ "listen", 'l', CONF_LIST, 0, 0, "127.0.0.1:8000", NULL, 0,
+	  "ADDR:PORT", "address to serve HTTP on (repeatable; [v6]:port)" },
+	{ "workers", 'w', CONF_INT, 0, MAX_WORKERS, "0", NULL, 0, "N",
+	  "worker processes (0: one per CPU)" },
+	{ "data-dir", 0, CONF_STR, 0, 0, "/var/lib/todod", NULL, 0, "DIR",
+	  "Berkeley DB environment holding the todos" },
+	{ "verifier", 0, CONF_STR, 0, 0, "/run/todo-verifierd/verifier.sock",
+	  NULL, 0, "PATH", "verifierd's socket" },
+	{ "user", 'u', CONF_STR, 0, 0, NULL, NULL, 0, "USER",
+	  "drop privileges to USER when started as root" },
+	{ "max-body", 0, CONF_INT, 1024, 16 << 20, "65536", NULL, 0, "BYTES",
+	  "largest request body (larger: 413)" },
+	{ "max-headers", 0, CONF_INT, 1024, 1 << 20, "8192", NULL, 0, "BYTES",
+	  "largest request line and headers" },
+	{ "max-conns", 0, CONF_INT, 8, 1000000, "1024", NULL, 0, "N",
+	  "connections per worker; beyond it the least recently active "
+	  "idle one is closed" },
+	{ "header-timeout", 0, CONF_INT, 1, 3600, "10", NULL, 0, "SECONDS",
+	  "time for a request to arrive, and keep-alive idle time" },
+	{ "verify-timeout", 0, CONF_INT, 1, 60, "5", NULL, 0, "SECONDS",
+	  "deadline for verifierd's answer (then 503)" },
+	{ "checkpoint-interval", 0, CONF_INT, 0, 86400, "60", NULL, 0,
+	  "SECONDS", "database checkpoint period (0: never)" },
+	{ "debug", 'd', CONF_BOOL, 0, 0, "no", NULL, 0, NULL,
+	  "log debug messages" },
+};
+
+static const struct conf_spec todod_spec = {
+	todod_opts, sizeof(todod_opts) / sizeof(todod_opts[0]), 0, "todod",
+	"[OPTION]...", "todod " VERSION,
+};
+
+struct wproc {
+	pid_t		 pid;		/* 0: slot empty */
+	unsigned	 gen;
+	time_t		 started;
+	int		 ready_fd;
+	struct event	*ready_ev;
+	int		 ready;
+};
+
+struct master {
+	int		 argc;
+	char		**argv;
+	struct conf	*conf;
+	struct worker_conf wc;
+	int		 fds[MAX_LISTEN];
+	size_t		 nfds;
+	int		 nworkers;
+	unsigned	 gen;
+	struct wproc	 procs[2 * MAX_WORKERS];
+	struct event_base *base;
+	struct event	*respawn_ev;
+	long		 respawn_delay;
+	int		 stopping;
+	time_t		 stop_deadline;
+	int		 announced;
+};
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct conf *
+load_config(int argc, char **argv, int start)
+{
+	enum conf_status st;
+	struct conf *c;
+	char err[512];
+
+	c = conf_load(&todod_spec, argc, argv, &st, err, sizeof(err));
+	if (c != NULL || !start) {
+		if (c == NULL)
+			log_warnx("reload: %s; keeping the running "
+			    "configuration", err);
+		return c;
+	}
+	if (st == CONF_HELP) {
+		conf_usage(&todod_spec, stdout);
+		exit(0);
+	}
+	if (st == CONF_VERSION) {
+		printf("%s\n", todod_spec.version);
+		exit(0);
+	}
+	fprintf(stderr, "todod: %s\n", err);
+	if (st == CONF_EUSAGE)
+		fprintf(stderr, "Try 'todod --help'.\n");
+	exit(st == CONF_EUSAGE ? CONF_EXIT_USAGE : CONF_EXIT_CONFIG);
+}
+
+static void
+fill_worker_conf(struct master *m)
+{
+	const struct conf *c = m->conf;
+	long n = conf_int(c, "workers");
+
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	m->nworkers = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+	m->wc.data_dir = conf_str(c, "data-dir");
+	m->wc.verifier = conf_str(c, "verifier");
+	m->wc.max_body = conf_int(c, "max-body");
+	m->wc.max_headers = conf_int(c, "max-headers");
+	m->wc.max_conns = conf_int(c, "max-conns");
+	m->wc.header_timeout = conf_int(c, "header-timeout");
+	m->wc.verify_timeout_ms = conf_int(c, "verify-timeout") * 1000;
+	m->wc.checkpoint_interval = conf_int(c, "checkpoint-interval");
+}
+
+/* Splits "ADDR:PORT" or "[V6]:PORT"; 0 or -1. */
+static int
+split_hostport(const char *s, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	const char *colon;
+	size_t n;
+
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL)
+			return -1;
+		n = colon - s - 1;
+		s++;
+		colon++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		n = colon - s;
+	}
+	if (n == 0 || n >= hlen || strlen(colon + 1) == 0 ||
+	    strlen(colon + 1) >= plen)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static void
+log_bound(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		log_info("listening addr=%s port=%s", host, port);
+}
+
+static int
+bind_one(const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[16];
+	int fd = -1, on = 1, rc;
+
+	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) ==
+	    -1) {
+		fprintf(stderr, "todod: --listen: not ADDR:PORT: %s\n", spec);
+		exit(CONF_EXIT_CONFIG);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "todod: --listen %s: %s\n", spec,
+		    gai_strerror(rc));
+		exit(CONF_EXIT_CONFIG);
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 1024) == -1)
+		fatal("cannot listen on %s", spec);
+	freeaddrinfo(res);
+	log_bound(fd);
+	return fd;
+}
+
+/* systemd socket activation: fds 3.. when LISTEN_PID is ours. */
+static size_t
+take_listen_fds(int *fds)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	long k, i;
+
+	if (pid == NULL || n == NULL || atol(pid) != (long)getpid())
+		return 0;
+	k = atol(n);
+	if (k < 1 || k > MAX_LISTEN)
+		fatalx("LISTEN_FDS=%s: want 1..%d", n, MAX_LISTEN);
+	for (i = 0; i < k; i++) {
+		fds[i] = 3 + i;
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+		log_bound(fds[i]);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return k;
+}
+
+static void
+bind_all(struct master *m)
+{
+	const char *const *specs;
+	size_t i, n;
+
+	if ((m->nfds = take_listen_fds(m->fds)) > 0)
+		return;
+	n = conf_list(m->conf, "listen", &specs);
+	if (n > MAX_LISTEN) {
+		fprintf(stderr, "todod: at most %d --listen\n", MAX_LISTEN);
+		exit(CONF_EXIT_CONFIG);
+	}
+	for (i = 0; i < n; i++)
+		m->fds[i] = bind_one(specs[i]);
+	m->nfds = n;
+}
+
+static void
+drop_privileges(struct master *m)
+{
+	const char *user = conf_str(m->conf, "user");
+	char err[256];
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || user == NULL) {
+		if (geteuid() == 0)
+			log_warnx("running as root; use --user");
+		privdrop_no_new_privs();
+		return;
+	}
+	if (privdrop_lookup(user, &uid, &gid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "todod: --user: %s\n", err);
+		exit(CONF_EXIT_CONFIG);
+	}
+	privdrop_to(user, uid, gid);
+}
+
+static void	ready_cb(evutil_socket_t, short, void *);
+
+static void
+spawn(struct master *m, struct wproc *p)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(pfd[0]);
+		close(pfd[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		worker_main(&m->wc, m->fds, m->nfds, pfd[1], getppid());
+	}
+	close(pfd[1]);
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->gen = m->gen;
+	p->started = mono_now();
+	p->ready_fd = pfd[0];
+	p->ready_ev = event_new(m->base, pfd[0], EV_READ, ready_cb, m);
+	if (p->ready_ev != NULL)
+		event_add(p->ready_ev, NULL);
+	log_info("worker started pid=%ld gen=%u", (long)pid, m->gen);
+}
+
+static void
+close_ready(struct wproc *p)
+{
+	if (p->ready_ev != NULL)
+		event_free(p->ready_ev);
+	if (p->ready_fd > 0)
+		close(p->ready_fd);
+	p->ready_ev = NULL;
+	p->ready_fd = -1;
+}
+
+static size_t
+count_ready(const struct master *m, unsigned gen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].gen == gen &&
+		    m->procs[i].ready)
+			n++;
+	return n;
+}
+
+static void
+ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+	struct wproc *p;
+	size_t i;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++) {
+		p = &m->procs[i];
+		if (p->pid == 0 || p->ready_fd != fd)
+			continue;
+		p->ready = 1;
+		close_ready(p);
+	}
+	if (!m->announced && count_ready(m, m->gen) == (size_t)m->nworkers) {
+		m->announced = 1;
+		notify_send("READY=1\nSTATUS=serving");
+		log_info("ready workers=%d", m->nworkers);
+	}
+}
+
+/* Fills every empty slot of the current generation. */
+static void
+spawn_missing(struct master *m)
+{
+	size_t i, have = 0;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].gen == m->gen)
+			have++;
+	for (i = 0; i < 2 * MAX_WORKERS && have < (size_t)m->nworkers; i++)
+		if (m->procs[i].pid == 0) {
+			spawn(m, &m->procs[i]);
+			have++;
+		}
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	if (!m->stopping)
+		spawn_missing(m);
+}
+
+static void
+signal_all(struct master *m, int sig, int only_old)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 &&
+		    (!only_old || m->procs[i].gen != m->gen))
+			kill(m->procs[i].pid, sig);
+}
+
+static size_t
+count_alive(const struct master *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0)
+			n++;
+	return n;
+}
+
+/* failchk said the environment is damaged: start every worker afresh. */
+static void
+recover_all(struct master *m)
+{
+	char err[256];
+	size_t i;
+
+	log_warnx("database needs recovery: stopping every worker");
+	signal_all(m, SIGKILL, 0);
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0) {
+			waitpid(m->procs[i].pid, NULL, 0);
+			close_ready(&m->procs[i]);
+			m->procs[i].pid = 0;
+		}
+	if (tdb_prepare(m->wc.data_dir, err, sizeof(err)) == -1)
+		fatalx("database recovery failed: %s", err);
+	log_info("database recovered");
+}
+
+static void
+schedule_respawn(struct master *m, time_t lived)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (lived < 2)
+		m->respawn_delay = m->respawn_delay == 0 ? 1 :
+		    m->respawn_delay * 2 > RESPAWN_MAX_DELAY ?
+		    RESPAWN_MAX_DELAY : m->respawn_delay * 2;
+	else
+		m->respawn_delay = 0;
+	tv.tv_sec = m->respawn_delay;
+	if (m->respawn_delay > 0)
+		log_warnx("worker died young; respawning in %lds",
+		    m->respawn_delay);
+	event_add(m->respawn_ev, &tv);
+}
+
+static void
+reaped(struct master *m, struct wproc *p, int status)
+{
+	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	time_t lived = mono_now() - p->started;
+	int old = p->gen != m->gen;
+
+	close_ready(p);
+	p->pid = 0;
+	if (clean && (old || m->stopping))
+		return;
+	if (WIFSIGNALED(status))
+		log_warnx("worker died signal=%d", WTERMSIG(status));
+	else if (!clean)
+		log_warnx("worker exited status=%d", WEXITSTATUS(status));
+	if (m->stopping)
+		return;
+	switch (tdb_failchk(m->wc.data_dir)) {
+	case 0:
+		break;
+	case 1:
+		recover_all(m);
+		break;
+	default:
+		log_warnx("failchk failed; recovering");
+		recover_all(m);
+		break;
+	}
+	if (!old || count_alive(m) == 0)
+		schedule_respawn(m, lived);
+}
+
+static void
+reap(struct master *m)
+{
+	pid_t pid;
+	size_t i;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < 2 * MAX_WORKERS; i++)
+			if (m->procs[i].pid == pid) {
+				reaped(m, &m->procs[i], status);
+				break;
+			}
+	if (m->stopping && count_alive(m) == 0)
+		event_base_loopbreak(m->base);
+}
+
+static int
+same_opt(const struct conf *a, const struct conf *b, const char *name)
+{
+	const char *x = conf_str(a, name), *y = conf_str(b, name);
+
+	return (x == NULL || y == NULL) ? x == y : strcmp(x, y) == 0;
+}
+
+static int
+same_listen(const struct conf *a, const struct conf *b)
+{
+	const char *const *x, *const *y;
+	size_t n = conf_list(a, "listen", &x), i;
+
+	if (conf_list(b, "listen", &y) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(x[i], y[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+reload(struct master *m)
+{
+	struct conf *c;
+
+	notify_send("RELOADING=1");
+	if ((c = load_config(m->argc, m->argv, 0)) == NULL)
+		goto out;
+	if (!same_listen(c, m->conf) || !same_opt(c, m->conf, "user") ||
+	    !same_opt(c, m->conf, "data-dir")) {
+		log_warnx("reload: listen, user and data-dir need a restart; "
+		    "keeping the running configuration");
+		conf_free(c);
+		goto out;
+	}
+	conf_free(m->conf);
+	m->conf = c;
+	log_setdebug(conf_bool(c, "debug"));
+	fill_worker_conf(m);
+	m->gen++;
+	spawn_missing(m);
+	signal_all(m, SIGTERM, 1);
+	log_info("reload: new workers started gen=%u", m->gen);
+out:
+	notify_send("READY=1");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct master *m = arg;
+
+	switch (sig) {
+	case SIGCHLD:
+		reap(m);
+		break;
+	case SIGHUP:
+		if (!m->stopping)
+			reload(m);
+		break;
+	default:
+		if (m->stopping)
+			break;
+		log_info("signal %d: stopping", (int)sig);
+		notify_send("STOPPING=1");
+		m->stopping = 1;
+		m->stop_deadline = mono_now() + STOP_GRACE;
+		signal_all(m, SIGTERM, 0);
+		if (count_alive(m) == 0)
+			event_base_loopbreak(m->base);
+		break;
+	}
+}
+
+/* Watchdog, and the hard limit on a stop that does not finish. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct master *m = arg;
+
+	if (notify_watchdog_usec() != 0)
+		notify_send("WATCHDOG=1");
+	if (m->stopping && mono_now() >= m->stop_deadline) {
+		log_warnx("workers did not stop in time; killing them");
+		signal_all(m, SIGKILL, 0);
+	}
+}
+
+static void
+add_event(struct master *m, struct event *ev, const struct timeval *tv)
+{
+	if (ev == NULL || event_add(ev, tv) == -1)
+		fatalx("cannot set up events");
+}
+
+static void
+run(struct master *m)
+{
+	struct timeval tick = { 1, 0 };
+	uint64_t wd = notify_watchdog_usec();
+	int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	if (wd != 0 && wd / 2 < 1000000) {
+		tick.tv_sec = 0;
+		tick.tv_usec = wd / 2;
+	}
+	if ((m->base = event_base_new()) == NULL)
+		fatalx("cannot create event loop");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		add_event(m, evsignal_new(m->base, sigs[i], signal_cb, m),
+		    NULL);
+	add_event(m, event_new(m->base, -1, EV_PERSIST, tick_cb, m), &tick);
+	m->respawn_ev = evtimer_new(m->base, respawn_cb, m);
+	if (m->respawn_ev == NULL)
+		fatalx("cannot set up events");
+	spawn_missing(m);
+	event_base_dispatch(m->base);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct master m;
+	char err[256];
+
+	memset(&m, 0, sizeof(m));
+	log_init(argv[0], 0);
+	m.argc = argc;
+	m.argv = argv;
+	m.conf = load_config(argc, argv, 1);
+	fill_worker_conf(&m);
+	if (conf_check_only(m.conf)) {
+		printf("todod: configuration OK\n");
+		return 0;
+	}
+	log_setdebug(conf_bool(m.conf, "debug"));
+	signal(SIGPIPE, SIG_IGN);
+	bind_all(&m);
+	drop_privileges(&m);
+	if (tdb_prepare(m.wc.data_dir, err, sizeof(err)) == -1)
+		fatalx("cannot prepare database in %s: %s", m.wc.data_dir, err);
+	run(&m);
+	log_info("stopped");
+	return 0;
+}

@@ -1,1 +1,343 @@
-/* placeholder: not written yet */
+/*
+ * worker.c - a todod worker: its own event loop, evhttp on the inherited
+ * listening sockets, its own Berkeley DB handle, its own verifier link.
+ *
+ * Started by todod.c right after fork; never returns.  Besides serving,
+ * it polices connections, because libevent 2.1 has no limits of its own:
+ * - at most max_conns connections; when a new one would exceed that, the
+ *   least recently active idle connection is closed (a slowloris holding
+ *   every slot loses its oldest slot to each real client);
+ * - a connection idle or still sending its request header_timeout
+ *   seconds after its last reply (or its accept) is closed;
+ * - SIGTERM: stop accepting, close idle connections, let requests in
+ *   flight finish (at most 10 s), exit 0.
+ * Connections are tracked by their bufferevent, created here through
+ * evhttp_set_bevcb() and held by one extra reference until evhttp has
+ * let go of it, so the pointer can be checked safely.
+ */
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "http_todo.h"
+#include "log.h"
+#include "todo_db.h"
+#include "verify_client.h"
+#include "worker.h"
+
+#define WORKER_TICK_MS		250
+#define WORKER_DRAIN_SECS	10
+#define HCONN_BUCKETS		1024
+
+struct hconn {
+	TAILQ_ENTRY(hconn)	 lru;		/* least recently active first */
+	struct hconn		*hnext;		/* hash chain by bev */
+	struct bufferevent	*bev;
+	time_t			 active;	/* accept or last reply */
+	int			 busy;		/* requests being handled */
+};
+
+TAILQ_HEAD(hconn_list, hconn);
+
+struct worker {
+	const struct worker_conf *conf;
+	pid_t			 master;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evhttp_bound_socket **bound;
+	size_t			 nbound;
+	struct tdb		*db;
+	struct vclient		*vc;
+	struct http_ctx		 ctx;
+	struct hconn_list	 conns;
+	struct hconn		*buckets[HCONN_BUCKETS];
+	long			 nconns;
+	int			 stopping;
+	time_t			 stop_deadline;
+	int			 exit_code;
+	time_t			 last_checkpoint;
+};
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct hconn **
+hconn_bucket(struct worker *w, const struct bufferevent *bev)
+{
+	uintptr_t h = (uintptr_t)bev;
+
+	h ^= h >> 17;
+	return &w->buckets[(h >> 4) % HCONN_BUCKETS];
+}
+
+static struct hconn *
+hconn_find(struct worker *w, const struct bufferevent *bev)
+{
+	struct hconn *hc;
+
+	for (hc = *hconn_bucket(w, bev); hc != NULL; hc = hc->hnext)
+		if (hc->bev == bev)
+			return hc;
+	return NULL;
+}
+
+static void
+hconn_remove(struct worker *w, struct hconn *hc)
+{
+	struct hconn **pp;
+
+	for (pp = hconn_bucket(w, hc->bev); *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == hc) {
+			*pp = hc->hnext;
+			break;
+		}
+	TAILQ_REMOVE(&w->conns, hc, lru);
+	w->nconns--;
+	bufferevent_decref(hc->bev);
+	free(hc);
+}
+
+/* Has evhttp freed its side of this connection? */
+static int
+hconn_gone(const struct hconn *hc)
+{
+	bufferevent_data_cb rd = NULL;
+
+	bufferevent_getcb(hc->bev, &rd, NULL, NULL, NULL);
+	return rd == NULL;
+}
+
+/* Makes evhttp see the end of the connection and free it. */
+static void
+hconn_kick(struct hconn *hc)
+{
+	evutil_socket_t fd = bufferevent_getfd(hc->bev);
+
+	if (fd != -1)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* Frees our side of gone connections; closes an idle one if at the cap. */
+static void
+worker_make_room(struct worker *w)
+{
+	struct hconn *hc, *next;
+
+	for (hc = TAILQ_FIRST(&w->conns); hc != NULL; hc = next) {
+		next = TAILQ_NEXT(hc, lru);
+		if (hconn_gone(hc))
+			hconn_remove(w, hc);
+	}
+	if (w->nconns < w->conf->max_conns)
+		return;
+	TAILQ_FOREACH(hc, &w->conns, lru)
+		if (hc->busy == 0) {
+			log_debug("worker: at connection cap, closing the "
+			    "least recently active");
+			hconn_kick(hc);
+			return;
+		}
+}
+
+static struct bufferevent *
+worker_bev_cb(struct event_base *base, void *arg)
+{
+	struct worker *w = arg;
+	struct bufferevent *bev;
+	struct hconn *hc, **b;
+
+	worker_make_room(w);
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+		return bev;	/* untracked, but served */
+	bufferevent_incref(bev);
+	hc->bev = bev;
+	hc->active = mono_now();
+	b = hconn_bucket(w, bev);
+	hc->hnext = *b;
+	*b = hc;
+	TAILQ_INSERT_TAIL(&w->conns, hc, lru);
+	w->nconns++;
+	return bev;
+}
+
+/* http_todo.c tells us when a request starts (+1) and is answered (-1). */
+static void
+worker_busy_cb(struct evhttp_request *req, int delta, void *arg)
+{
+	struct worker *w = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct hconn *hc;
+
+	if (evcon == NULL ||
+	    (hc = hconn_find(w, evhttp_connection_get_bufferevent(evcon))) ==
+	    NULL)
+		return;
+	hc->busy += delta;
+	if (hc->busy < 0)
+		hc->busy = 0;
+	hc->active = mono_now();
+	TAILQ_REMOVE(&w->conns, hc, lru);
+	TAILQ_INSERT_TAIL(&w->conns, hc, lru);
+}
+
+static void
+worker_police(struct worker *w, time_t now)
+{
+	struct hconn *hc, *next;
+
+	for (hc = TAILQ_FIRST(&w->conns); hc != NULL; hc = next) {
+		next = TAILQ_NEXT(hc, lru);
+		if (hconn_gone(hc))
+			hconn_remove(w, hc);
+		else if (hc->busy == 0 && (w->stopping ||
+		    now - hc->active >= w->conf->header_timeout))
+			hconn_kick(hc);
+	}
+}
+
+static void
+worker_stop(struct worker *w, int code)
+{
+	size_t i;
+
+	if (w->stopping)
+		return;
+	w->stopping = 1;
+	w->exit_code = code;
+	w->stop_deadline = mono_now() + WORKER_DRAIN_SECS;
+	for (i = 0; i < w->nbound; i++)
+		evhttp_del_accept_socket(w->http, w->bound[i]);
+	w->nbound = 0;
+	worker_police(w, mono_now());
+}
+
+static void
+worker_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	time_t now = mono_now();
+
+	if (getppid() != w->master && !w->stopping) {
+		log_warnx("worker: master is gone, stopping");
+		worker_stop(w, 0);
+	}
+	if (tdb_needs_recovery(w->db) && !w->stopping) {
+		log_warnx("worker: database needs recovery, stopping");
+		worker_stop(w, 3);
+	}
+	worker_police(w, now);
+	if (w->stopping && ((TAILQ_EMPTY(&w->conns) &&
+	    vclient_pending(w->vc) == 0) || now >= w->stop_deadline)) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	if (!w->stopping && w->conf->checkpoint_interval > 0 &&
+	    now - w->last_checkpoint >= w->conf->checkpoint_interval) {
+		w->last_checkpoint = now;
+		tdb_checkpoint(w->db);
+	}
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_debug("worker: signal %d, draining", (int)sig);
+	worker_stop(w, 0);
+}
+
+static void
+worker_add_event(struct worker *w, struct event *ev, const struct timeval *tv)
+{
+	if (ev == NULL || event_add(ev, tv) == -1)
+		fatalx("worker: cannot set up events");
+}
+
+static void
+worker_setup_http(struct worker *w, const int *fds, size_t nfds)
+{
+	size_t i;
+
+	if ((w->http = evhttp_new(w->base)) == NULL)
+		fatalx("worker: cannot create HTTP server");
+	evhttp_set_max_body_size(w->http, w->conf->max_body);
+	evhttp_set_max_headers_size(w->http, w->conf->max_headers);
+	evhttp_set_timeout(w->http, w->conf->header_timeout);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(w->http, worker_bev_cb, w);
+	evhttp_set_gencb(w->http, http_todo_cb, &w->ctx);
+	if ((w->bound = calloc(nfds, sizeof(*w->bound))) == NULL)
+		fatalx("worker: out of memory");
+	for (i = 0; i < nfds; i++) {
+		w->bound[i] = evhttp_accept_socket_with_handle(w->http, fds[i]);
+		if (w->bound[i] == NULL)
+			fatalx("worker: cannot accept on fd %d", fds[i]);
+	}
+	w->nbound = nfds;
+}
+
+void
+worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
+    int ready_fd, pid_t master)
+{
+	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
+	struct worker w;
+	char err[256];
+
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	w.master = master;
+	TAILQ_INIT(&w.conns);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		_exit(0);
+	signal(SIGPIPE, SIG_IGN);
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("worker: cannot create event loop");
+	if ((w.db = tdb_open(conf->data_dir, err, sizeof(err))) == NULL)
+		fatalx("worker: cannot open database: %s", err);
+	if ((w.vc = vclient_new(w.base, conf->verifier,
+	    conf->verify_timeout_ms)) == NULL)
+		fatalx("worker: out of memory");
+	w.ctx.db = w.db;
+	w.ctx.vc = w.vc;
+	w.ctx.busy_cb = worker_busy_cb;
+	w.ctx.busy_arg = &w;
+	w.last_checkpoint = mono_now();
+	worker_setup_http(&w, fds, nfds);
+	worker_add_event(&w, evsignal_new(w.base, SIGTERM, worker_signal_cb,
+	    &w), NULL);
+	worker_add_event(&w, evsignal_new(w.base, SIGINT, worker_signal_cb,
+	    &w), NULL);
+	worker_add_event(&w, event_new(w.base, -1, EV_PERSIST, worker_tick_cb,
+	    &w), &tick);
+	if (ready_fd != -1) {
+		(void)write(ready_fd, "r", 1);
+		close(ready_fd);
+	}
+	event_base_dispatch(w.base);
+	tdb_close(w.db);
+	log_debug("worker: stopped code=%d", w.exit_code);
+	_exit(w.exit_code);
+}
