@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +62,10 @@ static const struct conf_opt verifierd_opts[] = {
 	  "EdDSA)" },
 	{ "leeway", 0, CONF_INT, 0, 300, "30", NULL, 0, "SECONDS",
 	  "clock skew allowed for exp, nbf and iat" },
-	{ "allow-uid", 0, CONF_LIST, 0, 0, NULL, NULL, 0, "UID",
-	  "peer uid allowed to connect (repeatable; default: own uid and "
-	  "root)" },
-	{ "allow-gid", 0, CONF_LIST, 0, 0, NULL, NULL, 0, "GID",
-	  "peer gid allowed to connect (repeatable)" },
+	{ "allow-uid", 0, CONF_LIST, 0, 0, NULL, NULL, 0, "UID|USER",
+	  "peer uid allowed to connect (default: own uid and root)" },
+	{ "allow-gid", 0, CONF_LIST, 0, 0, NULL, NULL, 0, "GID|GROUP",
+	  "peer primary gid allowed to connect" },
 	{ "jwks-min-ttl", 0, CONF_INT, 1, 86400, "60", NULL, 0, "SECONDS",
 	  "lower bound on the JWKS refresh period" },
 	{ "jwks-max-ttl", 0, CONF_INT, 1, 604800, "86400", NULL, 0, "SECONDS",
@@ -142,14 +142,33 @@ valid_domain(const char *d)
 	    port >= 1 && port <= 65535;
 }
 
+/* A numeric id, or a user (uid) / group (gid) name; -1 if neither. */
+static long
+resolve_id(const char *s, int is_group)
+{
+	struct passwd *pw;
+	struct group *gr;
+	unsigned long v;
+	char *end;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		return *end == '\0' && errno == 0 && v < UINT_MAX ? (long)v :
+		    -1;
+	}
+	if (is_group)
+		return (gr = getgrnam(s)) != NULL ? (long)gr->gr_gid : -1;
+	return (pw = getpwnam(s)) != NULL ? (long)pw->pw_uid : -1;
+}
+
 static int
 parse_ids(const struct conf *c, const char *name, unsigned **out,
     size_t *n, char *err, size_t errlen)
 {
 	const char *const *items;
-	unsigned long v;
 	size_t i, k;
-	char *end;
+	long v;
 
 	k = conf_list(c, name, &items);
 	*out = NULL;
@@ -159,12 +178,9 @@ parse_ids(const struct conf *c, const char *name, unsigned **out,
 	if ((*out = calloc(k, sizeof(**out))) == NULL)
 		return -1;
 	for (i = 0; i < k; i++) {
-		errno = 0;
-		v = strtoul(items[i], &end, 10);
-		if (items[i][0] == '\0' || *end != '\0' || errno != 0 ||
-		    v >= UINT_MAX || items[i][0] == '-') {
-			snprintf(err, errlen, "--%s: not a numeric id: %s",
-			    name, items[i]);
+		if ((v = resolve_id(items[i], name[6] == 'g')) == -1) {
+			snprintf(err, errlen, "--%s: no such %s: %s", name,
+			    name[6] == 'g' ? "group" : "user", items[i]);
 			free(*out);
 			*out = NULL;
 			return -1;
