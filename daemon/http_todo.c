@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -33,13 +34,55 @@
 #define REALM		"Bearer realm=\"api\""
 #define REALM_INVALID	"Bearer realm=\"api\", error=\"invalid_token\""
 
+static const char	*http_method_name(enum evhttp_cmd_type);
+static enum met_route	 http_met_route(enum treq_route);
+
 /* One request waiting for verifierd. */
 struct http_pending {
 	struct http_ctx		*ctx;
 	struct evhttp_request	*req;
 	enum treq_route		 route;
 	uint64_t		 id;
+	uint64_t		 start;		/* request arrival, usec */
+	uint64_t		 sent;		/* token sent, usec */
 };
+
+uint64_t
+http_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Copies s for a log line: printable ASCII only, at most 200 bytes. */
+static void
+http_log_safe(char *out, size_t len, const char *s)
+{
+	size_t i = 0;
+
+	for (; s != NULL && *s != '\0' && i + 1 < len && i < 200; s++)
+		out[i++] = (*s > 0x20 && *s < 0x7f && *s != '"') ? *s : '?';
+	out[i] = '\0';
+}
+
+static void
+http_access_log(struct http_ctx *ctx, struct evhttp_request *req, int code,
+    uint64_t usec)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char path[256], *peer = NULL;
+	ev_uint16_t port = 0;
+
+	http_log_safe(path, sizeof(path), evhttp_request_get_uri(req));
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	log_info("access method=%s path=\"%s\" status=%d us=%llu user=%llu "
+	    "peer=%s", http_method_name(evhttp_request_get_command(req)),
+	    path, code, (unsigned long long)usec,
+	    (unsigned long long)ctx->cur_user, peer != NULL ? peer : "-");
+}
 
 static void
 http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
@@ -47,10 +90,11 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evbuffer_new();
+	uint64_t usec = http_now_us() - ctx->cur_start;
 
-	ctx->stats.requests++;
-	if (code >= 100 && code < 600)
-		ctx->stats.status[code / 100]++;
+	met_request(ctx->met, ctx->cur_route, code, usec);
+	if (ctx->access_log)
+		http_access_log(ctx, req, code, usec);
 	if (json != NULL && out != NULL) {
 		evhttp_add_header(h, "Content-Type", "application/json");
 		evbuffer_add(out, json, strlen(json));
@@ -428,14 +472,22 @@ http_verified_cb(const struct proto_verify_ans *a, void *arg)
 	struct http_pending *p = arg;
 	struct http_ctx *ctx = p->ctx;
 
+	ctx->cur_start = p->start;
+	ctx->cur_route = http_met_route(p->route);
+	ctx->cur_user = a->outcome == VERIFY_OK ? a->user : 0;
+	if (ctx->met != NULL)
+		met_observe(&ctx->met->verifier_rtt, http_now_us() - p->sent);
 	if (a->outcome == VERIFY_OK)
 		http_dispatch(ctx, p->req, p->route, p->id, a->user);
 	else if (a->outcome == VERIFY_DENIED) {
-		ctx->stats.auth_denied++;
+		if (ctx->met != NULL)
+			ctx->met->denied[a->reason < MET_NREASONS ?
+			    a->reason : MET_NREASONS - 1]++;
 		http_unauthorized(ctx, p->req, proto_reason_detail(a->reason),
 		    1);
 	} else {
-		ctx->stats.auth_unavailable++;
+		if (ctx->met != NULL)
+			ctx->met->unavailable++;
 		http_unavailable(ctx, p->req, a->retry_after,
 		    "Authentication service unavailable.");
 	}
@@ -495,12 +547,93 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 	p->req = req;
 	p->route = route;
 	p->id = id;
+	p->start = ctx->cur_start;
+	p->sent = http_now_us();
 	if (vclient_verify(ctx->vc, tok, len, http_verified_cb, p) == 0) {
 		free(p);
-		ctx->stats.auth_unavailable++;
+		if (ctx->met != NULL)
+			ctx->met->unavailable++;
 		http_unavailable(ctx, req, 5,
 		    "Authentication service unavailable.");
 	}
+}
+
+static enum met_route
+http_met_route(enum treq_route r)
+{
+	switch (r) {
+	case TREQ_ROOT:
+		return MET_ROOT;
+	case TREQ_LIST:
+		return MET_LIST;
+	case TREQ_ITEM:
+		return MET_ITEM;
+	default:
+		return MET_OTHER;
+	}
+}
+
+/* /healthz: the worker turns; /readyz: it can also serve requests. */
+static int
+http_health(struct http_ctx *ctx, struct evhttp_request *req,
+    const char *path)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	int verifier, ready;
+	char json[128];
+
+	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0)
+		return 0;
+	ctx->cur_route = MET_HEALTH;
+	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		http_detail(ctx, req, 405, "Method Not Allowed",
+		    "Method not allowed.");
+		return 1;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		http_reply(ctx, req, 200, "OK", "{\"status\":\"ok\"}");
+		return 1;
+	}
+	verifier = vclient_connected(ctx->vc);
+	ready = verifier && !tdb_needs_recovery(ctx->db);
+	snprintf(json, sizeof(json), "{\"status\":\"%s\",\"verifier\":%s,"
+	    "\"database\":%s}", ready ? "ok" : "unavailable",
+	    verifier ? "true" : "false",
+	    tdb_needs_recovery(ctx->db) ? "false" : "true");
+	http_reply(ctx, req, ready ? 200 : 503, ready ? "OK" :
+	    "Service Unavailable", json);
+	return 1;
+}
+
+/* The admin listener: Prometheus metrics and nothing else. */
+void
+http_admin_cb(struct evhttp_request *req, void *arg)
+{
+	struct http_ctx *ctx = arg;
+	const char *path = evhttp_uri_get_path(
+	    evhttp_request_get_evhttp_uri(req));
+	struct evbuffer *out;
+	char *text;
+	size_t len;
+
+	if (path == NULL || strcmp(path, "/metrics") != 0 ||
+	    (text = met_render(ctx->shared, &len)) == NULL) {
+		evhttp_send_error(req, 404, NULL);
+		return;
+	}
+	if ((out = evbuffer_new()) == NULL) {
+		free(text);
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	evbuffer_add(out, text, len);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
 }
 
 void
@@ -512,6 +645,9 @@ http_todo_cb(struct evhttp_request *req, void *arg)
 	enum treq_route route;
 	uint64_t id = 0;
 
+	ctx->cur_start = http_now_us();
+	ctx->cur_route = MET_OTHER;
+	ctx->cur_user = 0;
 	if (ctx->busy_cb != NULL)
 		ctx->busy_cb(req, 1, ctx->busy_arg);
 	if (http_ambiguous_framing(req)) {
@@ -521,7 +657,10 @@ http_todo_cb(struct evhttp_request *req, void *arg)
 		    "Ambiguous message framing.");
 		return;
 	}
+	if (path != NULL && http_health(ctx, req, path))
+		return;
 	route = treq_route(path != NULL ? path : "", &id);
+	ctx->cur_route = http_met_route(route);
 	if (route == TREQ_NOTFOUND) {
 		http_detail(ctx, req, 404, "Not Found", "Not found.");
 		return;

@@ -11,21 +11,24 @@ struct evhttp_request;
 struct tdb;
 struct vclient;
 
-struct http_stats {
-	uint64_t	requests;
-	uint64_t	status[6];	/* by hundreds: 1xx .. 5xx */
-	uint64_t	auth_denied;
-	uint64_t	auth_unavailable;
-};
+#include "metrics.h"
 
 struct http_ctx {
 	struct tdb		*db;
 	struct vclient		*vc;
 	void			(*busy_cb)(struct evhttp_request *, int, void *);
 	void			*busy_arg;
-	struct http_stats	 stats;
+	struct met_shared	*shared;	/* all workers' counters */
+	struct met_slot		*met;		/* this worker's */
+	int			 access_log;
+	/* The request being answered now (one thread, one at a time). */
+	uint64_t		 cur_start;	/* usec, monotonic */
+	enum met_route		 cur_route;
+	uint64_t		 cur_user;
 };
 
-void	http_todo_cb(struct evhttp_request *, void *);
+uint64_t	http_now_us(void);
+void		http_todo_cb(struct evhttp_request *, void *);
+void		http_admin_cb(struct evhttp_request *, void *);
 
 #endif

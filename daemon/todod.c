@@ -31,6 +31,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "todo_db.h"
@@ -66,6 +67,10 @@ static const struct conf_opt todod_opts[] = {
 	  "deadline for verifierd's answer (then 503)" },
 	{ "checkpoint-interval", 0, CONF_INT, 0, 86400, "60", NULL, 0,
 	  "SECONDS", "database checkpoint period (0: never)" },
+	{ "admin-listen", 0, CONF_STR, 0, 0, NULL, NULL, 0, "ADDR:PORT",
+	  "serve Prometheus /metrics here (off unless set)" },
+	{ "access-log", 0, CONF_BOOL, 0, 0, "no", NULL, 0, NULL,
+	  "log one line per request (never the token)" },
 	{ "debug", 'd', CONF_BOOL, 0, 0, "no", NULL, 0, NULL,
 	  "log debug messages" },
 };
@@ -156,6 +161,7 @@ fill_worker_conf(struct master *m)
 	m->wc.header_timeout = conf_int(c, "header-timeout");
 	m->wc.verify_timeout_ms = conf_int(c, "verify-timeout") * 1000;
 	m->wc.checkpoint_interval = conf_int(c, "checkpoint-interval");
+	m->wc.access_log = conf_bool(c, "access-log");
 }
 
 /* Splits "ADDR:PORT" or "[V6]:PORT"; 0 or -1. */
@@ -272,6 +278,14 @@ bind_all(struct master *m)
 }
 
 static void
+bind_admin(struct master *m)
+{
+	const char *spec = conf_str(m->conf, "admin-listen");
+
+	m->wc.admin_fd = spec != NULL ? bind_one(spec) : -1;
+}
+
+static void
 drop_privileges(struct master *m)
 {
 	const char *user = conf_str(m->conf, "user");
@@ -294,6 +308,23 @@ drop_privileges(struct master *m)
 
 static void	ready_cb(evutil_socket_t, short, void *);
 
+/*
+ * In a new worker: let go of the master's event loop (its signal handlers
+ * would otherwise report the worker's signals to the master) and of the
+ * other workers' readiness pipes.
+ */
+static void
+child_forget_master(struct master *m)
+{
+	size_t i;
+
+	event_base_free(m->base);
+	m->base = NULL;
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].ready_fd > 0)
+			close(m->procs[i].ready_fd);
+}
+
 static void
 spawn(struct master *m, struct wproc *p)
 {
@@ -310,7 +341,9 @@ spawn(struct master *m, struct wproc *p)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		worker_main(&m->wc, m->fds, m->nfds, pfd[1], getppid());
+		child_forget_master(m);
+		worker_main(&m->wc, m->fds, m->nfds, p - m->procs, pfd[1],
+		    getppid());
 	}
 	close(pfd[1]);
 	memset(p, 0, sizeof(*p));
@@ -321,6 +354,8 @@ spawn(struct master *m, struct wproc *p)
 	p->ready_ev = event_new(m->base, pfd[0], EV_READ, ready_cb, m);
 	if (p->ready_ev != NULL)
 		event_add(p->ready_ev, NULL);
+	if (m->wc.met != NULL)
+		m->wc.met->workers_started++;
 	log_info("worker started pid=%ld gen=%u", (long)pid, m->gen);
 }
 
@@ -447,6 +482,8 @@ schedule_respawn(struct master *m, time_t lived)
 	else
 		m->respawn_delay = 0;
 	tv.tv_sec = m->respawn_delay;
+	if (m->wc.met != NULL)
+		m->wc.met->workers_respawned++;
 	if (m->respawn_delay > 0)
 		log_warnx("worker died young; respawning in %lds",
 		    m->respawn_delay);
@@ -533,9 +570,10 @@ reload(struct master *m)
 	if ((c = load_config(m->argc, m->argv, 0)) == NULL)
 		goto out;
 	if (!same_listen(c, m->conf) || !same_opt(c, m->conf, "user") ||
-	    !same_opt(c, m->conf, "data-dir")) {
-		log_warnx("reload: listen, user and data-dir need a restart; "
-		    "keeping the running configuration");
+	    !same_opt(c, m->conf, "data-dir") ||
+	    !same_opt(c, m->conf, "admin-listen")) {
+		log_warnx("reload: listen, admin-listen, user and data-dir need "
+		    "a restart; keeping the running configuration");
 		conf_free(c);
 		goto out;
 	}
@@ -643,6 +681,9 @@ main(int argc, char *argv[])
 	log_setdebug(conf_bool(m.conf, "debug"));
 	signal(SIGPIPE, SIG_IGN);
 	bind_all(&m);
+	bind_admin(&m);
+	if ((m.wc.met = met_create(2 * MAX_WORKERS)) == NULL)
+		fatal("cannot map shared counters");
 	drop_privileges(&m);
 	if (tdb_prepare(m.wc.data_dir, err, sizeof(err)) == -1)
 		fatalx("cannot prepare database in %s: %s", m.wc.data_dir, err);

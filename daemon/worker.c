@@ -32,6 +32,7 @@
 
 #include "http_todo.h"
 #include "log.h"
+#include "metrics.h"
 #include "todo_db.h"
 #include "verify_client.h"
 #include "worker.h"
@@ -55,6 +56,7 @@ struct worker {
 	pid_t			 master;
 	struct event_base	*base;
 	struct evhttp		*http;
+	struct evhttp		*admin;
 	struct evhttp_bound_socket **bound;
 	size_t			 nbound;
 	struct tdb		*db;
@@ -297,9 +299,27 @@ worker_setup_http(struct worker *w, const int *fds, size_t nfds)
 	w->nbound = nfds;
 }
 
+/* The admin listener serves /metrics only, with tight limits. */
+static void
+worker_setup_admin(struct worker *w)
+{
+	if (w->conf->admin_fd == -1 || w->conf->met == NULL)
+		return;
+	if ((w->admin = evhttp_new(w->base)) == NULL)
+		fatalx("worker: cannot create admin HTTP server");
+	evhttp_set_max_body_size(w->admin, 0);
+	evhttp_set_max_headers_size(w->admin, 8192);
+	evhttp_set_timeout(w->admin, 5);
+	evhttp_set_allowed_methods(w->admin, EVHTTP_REQ_GET);
+	evhttp_set_gencb(w->admin, http_admin_cb, &w->ctx);
+	if (evhttp_accept_socket_with_handle(w->admin, w->conf->admin_fd) ==
+	    NULL)
+		fatalx("worker: cannot accept on the admin socket");
+}
+
 void
 worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
-    int ready_fd, pid_t master)
+    size_t slot, int ready_fd, pid_t master)
 {
 	struct timeval tick = { 0, WORKER_TICK_MS * 1000 };
 	struct worker w;
@@ -324,8 +344,13 @@ worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
 	w.ctx.vc = w.vc;
 	w.ctx.busy_cb = worker_busy_cb;
 	w.ctx.busy_arg = &w;
+	w.ctx.access_log = conf->access_log;
+	w.ctx.shared = conf->met;
+	if (conf->met != NULL && slot < conf->met->nslots)
+		w.ctx.met = &conf->met->slots[slot];
 	w.last_checkpoint = mono_now();
 	worker_setup_http(&w, fds, nfds);
+	worker_setup_admin(&w);
 	worker_add_event(&w, evsignal_new(w.base, SIGTERM, worker_signal_cb,
 	    &w), NULL);
 	worker_add_event(&w, evsignal_new(w.base, SIGINT, worker_signal_cb,

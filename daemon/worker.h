@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct met_shared;
+
 struct worker_conf {
 	const char	*data_dir;
 	const char	*verifier;	/* verifierd's socket */
@@ -16,10 +18,13 @@ struct worker_conf {
 	long		 header_timeout;	/* seconds */
 	long		 verify_timeout_ms;
 	long		 checkpoint_interval;	/* seconds */
+	int		 access_log;
+	int		 admin_fd;	/* -1: no admin listener */
+	struct met_shared *met;		/* shared counters, or NULL */
 };
 
 /* Runs in the child after fork; never returns. */
 void	worker_main(const struct worker_conf *, const int *fds, size_t nfds,
-	    int ready_fd, pid_t master) __attribute__((noreturn));
+	    size_t slot, int ready_fd, pid_t master) __attribute__((noreturn));
 
 #endif
