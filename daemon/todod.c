@@ -83,6 +83,7 @@ static const struct conf_spec todod_spec = {
 struct wproc {
 	pid_t		 pid;		/* 0: slot empty */
 	unsigned	 gen;
+	size_t		 rank;		/* 0..N-1 within its generation */
 	time_t		 started;
 	int		 ready_fd;
 	struct event	*ready_ev;
@@ -94,8 +95,9 @@ struct master {
 	char		**argv;
 	struct conf	*conf;
 	struct worker_conf wc;
-	int		 fds[MAX_LISTEN];
-	size_t		 nfds;
+	int		 fds[MAX_WORKERS][MAX_LISTEN];	/* by set */
+	size_t		 nfds;		/* sockets in a set */
+	size_t		 nsets;		/* 1: shared (LISTEN_FDS), or N */
 	int		 nworkers;
 	unsigned	 gen;
 	struct wproc	 procs[2 * MAX_WORKERS];
@@ -205,35 +207,76 @@ log_bound(int fd)
 		log_info("listening addr=%s port=%s", host, port);
 }
 
-static int
-bind_one(const char *spec)
+static struct addrinfo *
+resolve(const char *spec)
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256], port[16];
-	int fd = -1, on = 1, rc;
+	int rc;
 
 	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) ==
 	    -1) {
-		fprintf(stderr, "todod: --listen: not ADDR:PORT: %s\n", spec);
+		fprintf(stderr, "todod: not ADDR:PORT: %s\n", spec);
 		exit(CONF_EXIT_CONFIG);
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "todod: --listen %s: %s\n", spec,
-		    gai_strerror(rc));
+		fprintf(stderr, "todod: %s: %s\n", spec, gai_strerror(rc));
 		exit(CONF_EXIT_CONFIG);
 	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	return res;
+}
+
+static int
+listen_on(const struct sockaddr *sa, socklen_t len, int reuseport,
+    const char *spec)
+{
+	int fd, on = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, 1024) == -1)
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1) ||
+	    bind(fd, sa, len) == -1 || listen(fd, 1024) == -1)
 		fatal("cannot listen on %s", spec);
+	return fd;
+}
+
+static int
+bind_one(const char *spec)
+{
+	struct addrinfo *res = resolve(spec);
+	int fd;
+
+	fd = listen_on(res->ai_addr, res->ai_addrlen, 0, spec);
 	freeaddrinfo(res);
 	log_bound(fd);
 	return fd;
+}
+
+/*
+ * One SO_REUSEPORT socket per worker for spec: the kernel spreads new
+ * connections evenly, where one shared socket lets whichever worker
+ * wakes first take them all.  Port 0 is resolved by the first bind.
+ */
+static void
+bind_spread(struct master *m, size_t k, const char *spec)
+{
+	struct addrinfo *res = resolve(spec);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	size_t i;
+
+	m->fds[0][k] = listen_on(res->ai_addr, res->ai_addrlen, 1, spec);
+	freeaddrinfo(res);
+	if (getsockname(m->fds[0][k], (struct sockaddr *)&ss, &len) == -1)
+		fatal("getsockname");
+	for (i = 1; i < m->nsets; i++)
+		m->fds[i][k] = listen_on((struct sockaddr *)&ss, len, 1, spec);
+	log_bound(m->fds[0][k]);
 }
 
 /* systemd socket activation: fds 3.. when LISTEN_PID is ours. */
@@ -265,15 +308,18 @@ bind_all(struct master *m)
 	const char *const *specs;
 	size_t i, n;
 
-	if ((m->nfds = take_listen_fds(m->fds)) > 0)
+	if ((m->nfds = take_listen_fds(m->fds[0])) > 0) {
+		m->nsets = 1;
 		return;
+	}
 	n = conf_list(m->conf, "listen", &specs);
 	if (n > MAX_LISTEN) {
 		fprintf(stderr, "todod: at most %d --listen\n", MAX_LISTEN);
 		exit(CONF_EXIT_CONFIG);
 	}
+	m->nsets = m->nworkers;
 	for (i = 0; i < n; i++)
-		m->fds[i] = bind_one(specs[i]);
+		bind_spread(m, i, specs[i]);
 	m->nfds = n;
 }
 
@@ -310,14 +356,17 @@ static void	ready_cb(evutil_socket_t, short, void *);
 
 /*
  * In a new worker: let go of the master's event loop (its signal handlers
- * would otherwise report the worker's signals to the master) and of the
- * other workers' readiness pipes.
+ * would otherwise report the worker's signals to the master), of the
+ * other workers' listening sockets and of their readiness pipes.
  */
 static void
-child_forget_master(struct master *m)
+child_forget_master(struct master *m, size_t set)
 {
-	size_t i;
+	size_t i, k;
 
+	for (i = 0; i < m->nsets; i++)
+		for (k = 0; k < m->nfds && i != set; k++)
+			close(m->fds[i][k]);
 	event_base_free(m->base);
 	m->base = NULL;
 	for (i = 0; i < 2 * MAX_WORKERS; i++)
@@ -326,7 +375,7 @@ child_forget_master(struct master *m)
 }
 
 static void
-spawn(struct master *m, struct wproc *p)
+spawn(struct master *m, struct wproc *p, size_t rank)
 {
 	int pfd[2];
 	pid_t pid;
@@ -341,14 +390,15 @@ spawn(struct master *m, struct wproc *p)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child_forget_master(m);
-		worker_main(&m->wc, m->fds, m->nfds, p - m->procs, pfd[1],
-		    getppid());
+		child_forget_master(m, rank % m->nsets);
+		worker_main(&m->wc, m->fds[rank % m->nsets], m->nfds,
+		    p - m->procs, pfd[1], getppid());
 	}
 	close(pfd[1]);
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->gen = m->gen;
+	p->rank = rank;
 	p->started = mono_now();
 	p->ready_fd = pfd[0];
 	p->ready_ev = event_new(m->base, pfd[0], EV_READ, ready_cb, m);
@@ -403,20 +453,35 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Fills every empty slot of the current generation. */
+static int
+rank_alive(const struct master *m, size_t rank)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].gen == m->gen &&
+		    m->procs[i].rank == rank)
+			return 1;
+	return 0;
+}
+
+/* Starts a worker for every rank of the current generation that has none. */
 static void
 spawn_missing(struct master *m)
 {
-	size_t i, have = 0;
+	size_t r, i = 0;
 
-	for (i = 0; i < 2 * MAX_WORKERS; i++)
-		if (m->procs[i].pid != 0 && m->procs[i].gen == m->gen)
-			have++;
-	for (i = 0; i < 2 * MAX_WORKERS && have < (size_t)m->nworkers; i++)
-		if (m->procs[i].pid == 0) {
-			spawn(m, &m->procs[i]);
-			have++;
+	for (r = 0; r < (size_t)m->nworkers; r++) {
+		if (rank_alive(m, r))
+			continue;
+		while (i < 2 * MAX_WORKERS && m->procs[i].pid != 0)
+			i++;
+		if (i == 2 * MAX_WORKERS) {
+			log_warnx("no free worker slot");
+			return;
 		}
+		spawn(m, &m->procs[i], r);
+	}
 }
 
 static void
@@ -565,6 +630,7 @@ static void
 reload(struct master *m)
 {
 	struct conf *c;
+	int n;
 
 	notify_send("RELOADING=1");
 	if ((c = load_config(m->argc, m->argv, 0)) == NULL)
@@ -580,7 +646,13 @@ reload(struct master *m)
 	conf_free(m->conf);
 	m->conf = c;
 	log_setdebug(conf_bool(c, "debug"));
+	n = m->nworkers;
 	fill_worker_conf(m);
+	if (m->nsets > 1 && (size_t)m->nworkers != m->nsets) {
+		log_warnx("reload: --workers with one socket per worker needs "
+		    "a restart; keeping %d", n);
+		m->nworkers = n;
+	}
 	m->gen++;
 	spawn_missing(m);
 	signal_all(m, SIGTERM, 1);
