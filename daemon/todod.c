@@ -367,7 +367,13 @@ child_forget_master(struct master *m, size_t set)
 	for (i = 0; i < m->nsets; i++)
 		for (k = 0; k < m->nfds && i != set; k++)
 			close(m->fds[i][k]);
-	event_base_free(m->base);
+	/*
+	 * The epoll instance is shared with the master: reinit gives the
+	 * child its own first, or freeing the base would delete the
+	 * master's events from the master's epoll set.
+	 */
+	if (event_reinit(m->base) == 0)
+		event_base_free(m->base);
 	m->base = NULL;
 	for (i = 0; i < 2 * MAX_WORKERS; i++)
 		if (m->procs[i].pid != 0 && m->procs[i].ready_fd > 0)
