@@ -139,6 +139,20 @@ out:
 	return rv;
 }
 
+/* Token characters only (RFC 6750 b64token is narrower still). */
+static int
+tv_token_sane(const char *t)
+{
+	size_t n = strlen(t), i;
+
+	if (n == 0 || n > PROTO_MAX_TOKEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (t[i] < 0x21 || t[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static const char *
 tv_outcome(int outcome)
 {
@@ -203,6 +217,14 @@ main(int argc, char *argv[])
 		return CONF_EXIT_USAGE;
 	}
 	memset(&a, 0, sizeof(a));
+	if (!tv_token_sane(conf_positional(c, 0))) {
+		/* What todod refuses before asking: never a JWS. */
+		a.outcome = VERIFY_DENIED;
+		a.reason = REASON_MALFORMED;
+		tv_print(&a);
+		conf_free(c);
+		return 1;
+	}
 	if (tv_ask(conf_str(c, "socket"), conf_positional(c, 0), &a,
 	    &why) == -1) {
 		printf("{\"outcome\":\"unavailable\",\"reason\":\"unavailable\","
