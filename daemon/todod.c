@@ -12,6 +12,7 @@
  * is built and checked; if good, a new set of workers is started on the
  * same sockets and the old set drains, so no connection is refused.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -42,6 +43,7 @@
 #define MAX_LISTEN		16
 #define RESPAWN_MAX_DELAY	30
 #define STOP_GRACE		15
+#define START_GRACE		30
 
 static const struct conf_opt todod_opts[] = {
 	{ "listen", 'l', CONF_LIST, 0, 0, "127.0.0.1:8000", NULL, 0,
@@ -353,6 +355,31 @@ drop_privileges(struct master *m)
 }
 
 static void	ready_cb(evutil_socket_t, short, void *);
+
+/*
+ * One todod per data directory: a second master's recovery would pull
+ * the environment from under the first one's workers.  The lock is held
+ * for the master's life (workers inherit it harmlessly).
+ */
+static void
+lock_data_dir(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("cannot create data directory %s", dir);
+	if (snprintf(path, sizeof(path), "%s/todod.lock", dir) >=
+	    (int)sizeof(path))
+		fatalx("data directory path too long");
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("cannot open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another todod is using %s", dir);
+		fatal("cannot lock %s", path);
+	}
+}
 
 /*
  * In a new worker: let go of the master's event loop (its signal handlers
@@ -694,6 +721,26 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * A worker that is not serving START_GRACE seconds after fork is stuck,
+ * most likely on a Berkeley DB mutex left by a dead process; SIGKILL
+ * brings it to the reaper, whose failchk decides on recovery.
+ */
+static void
+kill_stuck(struct master *m)
+{
+	time_t now = mono_now();
+	size_t i;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && !m->procs[i].ready &&
+		    now - m->procs[i].started > START_GRACE) {
+			log_warnx("worker not ready after %ds, killing pid=%ld",
+			    START_GRACE, (long)m->procs[i].pid);
+			kill(m->procs[i].pid, SIGKILL);
+		}
+}
+
 /* Watchdog, and the hard limit on a stop that does not finish. */
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -702,6 +749,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (notify_watchdog_usec() != 0)
 		notify_send("WATCHDOG=1");
+	kill_stuck(m);
 	if (m->stopping && mono_now() >= m->stop_deadline) {
 		log_warnx("workers did not stop in time; killing them");
 		signal_all(m, SIGKILL, 0);
@@ -763,6 +811,7 @@ main(int argc, char *argv[])
 	if ((m.wc.met = met_create(2 * MAX_WORKERS)) == NULL)
 		fatal("cannot map shared counters");
 	drop_privileges(&m);
+	lock_data_dir(m.wc.data_dir);
 	if (tdb_prepare(m.wc.data_dir, err, sizeof(err)) == -1)
 		fatalx("cannot prepare database in %s: %s", m.wc.data_dir, err);
 	run(&m);
