@@ -815,3 +815,24 @@ proto_reason_name(enum verify_reason r)
 		return "unknown";
 	}
 }
+
+/* FLUSH carries no fields yet: an empty map (unknown keys ignored). */
+int
+proto_encode_flush(uint8_t *out, size_t cap, uint32_t id)
+{
+	struct outbuf ob;
+	msgpack_packer pk;
+
+	if (frame_begin(&ob, &pk, out, cap) == -1)
+		return -1;
+	msgpack_pack_map(&pk, 0);
+	return frame_end(&ob, PROTO_FLUSH, id);
+}
+
+int
+proto_decode_flush(const uint8_t *body, size_t len)
+{
+	unsigned seen;
+
+	return decode_map(body, len, NULL, 0, NULL, &seen);
+}

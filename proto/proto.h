@@ -36,6 +36,7 @@ enum proto_type {
 	PROTO_HELLO = 1,	/* {"version": uint, "role": str} both ways */
 	PROTO_VERIFY_REQ = 2,	/* {"token": str|bin} */
 	PROTO_VERIFY_ANS = 3,	/* see struct proto_verify_ans */
+	PROTO_FLUSH = 4,	/* verifierd -> worker, {}: forget verdicts */
 };
 
 /* The three outcomes of a verification (OK / PERMFAIL / TEMPFAIL). */
@@ -116,6 +117,7 @@ int	proto_encode_verify_req(uint8_t *out, size_t cap, uint32_t id,
 	    const char *token, size_t token_len);
 int	proto_encode_verify_ans(uint8_t *out, size_t cap, uint32_t id,
 	    const struct proto_verify_ans *);
+int	proto_encode_flush(uint8_t *out, size_t cap, uint32_t id);
 
 /*
  * Decoders take one frame body (without header) and return 0, or -1 when
@@ -128,6 +130,7 @@ int	proto_decode_verify_req(const uint8_t *body, size_t len,
 	    struct proto_verify_req *);
 int	proto_decode_verify_ans(const uint8_t *body, size_t len,
 	    struct proto_verify_ans *);
+int	proto_decode_flush(const uint8_t *body, size_t len);
 
 /* Bounded structural check used by every decoder; 0 if well formed. */
 int	proto_msgpack_check(const uint8_t *body, size_t len);

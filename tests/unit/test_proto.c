@@ -1058,6 +1058,47 @@ test_reasons(void **state)
 	}
 }
 
+/*
+ * FLUSH: an empty map round-trips; unknown keys are ignored (room to
+ * grow); anything that is not one well-formed map is refused.
+ */
+static void
+test_flush(void **state)
+{
+	static const struct {
+		const char	*name;
+		uint8_t		 body[8];
+		size_t		 len;
+		int		 want;
+	} rows[] = {
+		{ "empty map", { 0x80 }, 1, 0 },
+		{ "unknown key", { 0x81, 0xa1, 'x', 0x01 }, 4, 0 },
+		{ "unknown key, value missing", { 0x81, 0xa1, 'x' }, 3, -1 },
+		{ "array, not map", { 0x90 }, 1, -1 },
+		{ "trailing byte", { 0x80, 0x00 }, 2, -1 },
+		{ "nothing", { 0 }, 0, -1 },
+	};
+	uint8_t buf[PROTO_HDR_LEN + 16];
+	struct proto_hdr h;
+	size_t i;
+	int n, got;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		got = proto_decode_flush(rows[i].body, rows[i].len);
+		if (got != rows[i].want)
+			fail_msg("%s: got %d, want %d", rows[i].name, got,
+			    rows[i].want);
+	}
+	n = proto_encode_flush(buf, sizeof(buf), 7);
+	assert_true(n == PROTO_HDR_LEN + 1);
+	assert_int_equal(proto_frame_ready(buf, n, &h), 1);
+	assert_int_equal(h.type, PROTO_FLUSH);
+	assert_int_equal(h.id, 7);
+	assert_int_equal(proto_decode_flush(buf + PROTO_HDR_LEN, h.len), 0);
+	assert_int_equal(proto_encode_flush(buf, PROTO_HDR_LEN, 7), -1);
+}
+
 int
 main(void)
 {
@@ -1077,6 +1118,7 @@ main(void)
 	    cmocka_unit_test(test_encode_range),
 	    cmocka_unit_test(test_cross_type),
 	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
