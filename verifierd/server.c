@@ -12,6 +12,7 @@
  * - a connection that goes away with requests in flight is freed when the
  *   last of them has finished (their answers are dropped).
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,14 +45,17 @@ struct server {
 	gid_t			*gids;
 	size_t			 ngids;
 	size_t			 nconns;
+	TAILQ_HEAD(, conn)	 conns;
 };
 
 struct conn {
+	TAILQ_ENTRY(conn)	 entry;
 	struct server		*srv;
 	struct bufferevent	*bev;		/* NULL once closed */
 	pid_t			 pid;
 	uid_t			 uid;
 	int			 hello;
+	int			 caches;	/* peer keeps verdicts: todod */
 	int			 reading;	/* inside conn_read_cb */
 	size_t			 inflight;
 	struct evbuffer		*out;		/* answers not yet written */
@@ -119,6 +123,7 @@ conn_release(struct conn *c)
 	if (c->bev != NULL || c->inflight > 0)
 		return;
 	c->srv->nconns--;
+	TAILQ_REMOVE(&c->srv->conns, c, entry);
 	evbuffer_free(c->out);
 	free(c);
 }
@@ -203,6 +208,7 @@ conn_hello(struct conn *c, const struct proto_hdr *h, const uint8_t *body)
 	mine.version = PROTO_VERSION;
 	strcpy(mine.role, "verifierd");
 	c->hello = 1;
+	c->caches = strcmp(hello.role, "todod") == 0;
 	return conn_send(c, buf,
 	    proto_encode_hello(buf, sizeof(buf), h->id, &mine));
 }
@@ -341,6 +347,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	bufferevent_set_max_single_read(c->bev, 256 * 1024);
 	s->nconns++;
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 	    conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -391,6 +398,7 @@ server_new(struct event_base *base, int fd, struct verifier *v,
 		return NULL;
 	s->base = base;
 	s->verifier = v;
+	TAILQ_INIT(&s->conns);
 	if (server_set_acl(s, acl) == -1)
 		goto fail;
 	s->listener = evconnlistener_new(base, server_accept_cb, s,
@@ -415,6 +423,24 @@ server_free(struct server *s)
 	free(s->uids);
 	free(s->gids);
 	free(s);
+}
+
+/*
+ * Tells every todod worker to forget the verdicts it keeps (proto FLUSH);
+ * other peers (todo-verify, benchmarks) keep nothing and are not told.
+ */
+void
+server_flush_all(struct server *s)
+{
+	uint8_t buf[PROTO_HDR_LEN + 16];
+	struct conn *c;
+	int n;
+
+	if (s == NULL || (n = proto_encode_flush(buf, sizeof(buf), 0)) < 0)
+		return;
+	TAILQ_FOREACH(c, &s->conns, entry)
+		if (c->bev != NULL && c->caches)
+			conn_send(c, buf, n);
 }
 
 size_t

@@ -24,6 +24,7 @@ struct server	*server_new(struct event_base *, int fd, struct verifier *,
 		    const struct server_acl *);
 int		 server_set_acl(struct server *, const struct server_acl *);
 void		 server_free(struct server *);
+void		 server_flush_all(struct server *);
 size_t		 server_connections(const struct server *);
 
 #endif

@@ -287,7 +287,7 @@ vc_unlink(struct vcache *vc, size_t idx)
 
 /* Drops what an entry owns; its key and chain link stay. */
 static void
-vc_clear(struct vcache *vc, struct vc_entry *e)
+vc_entry_clear(struct vcache *vc, struct vc_entry *e)
 {
 	free(e->scope);
 	if (e->ident != NULL)
@@ -306,7 +306,7 @@ vc_remove(struct vcache *vc, size_t idx)
 	struct vc_entry *e = &vc->ent[idx];
 
 	vc_unlink(vc, idx);
-	vc_clear(vc, e);
+	vc_entry_clear(vc, e);
 	memset(e->key, 0, sizeof(e->key));
 	e->next = vc->free;
 	vc->free = (uint32_t)(idx + 1);
@@ -337,7 +337,7 @@ vc_evict(struct vcache *vc)
 		if (e->until > vc->now)
 			vc->evictions++;
 		vc_unlink(vc, idx);
-		vc_clear(vc, e);
+		vc_entry_clear(vc, e);
 		vc->count--;
 		return idx;
 	}
@@ -374,7 +374,7 @@ vc_slot(struct vcache *vc, const uint8_t key[VC_KEYLEN])
 
 	if ((i = vc_find(vc, key)) != 0) {
 		e = &vc->ent[i - 1];
-		vc_clear(vc, e);
+		vc_entry_clear(vc, e);
 		return e;
 	}
 	i = (uint32_t)(vc_alloc(vc) + 1);
@@ -424,7 +424,7 @@ vc_free(struct vcache *vc)
 	if (vc == NULL)
 		return;
 	for (i = 0; i < vc->used; i++)
-		vc_clear(vc, &vc->ent[i]);
+		vc_entry_clear(vc, &vc->ent[i]);
 	if (vc->nident != 0)
 		abort();
 	free(vc->ent);
@@ -542,6 +542,20 @@ vc_drop_kid(struct vcache *vc, const char *kid)
 			n++;
 		}
 	}
+	return n;
+}
+
+/* Forgets every verdict: the policy they were reached under changed. */
+size_t
+vc_clear(struct vcache *vc)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < vc->used; i++)
+		if (vc->ent[i].state != VC_FREE) {
+			vc_remove(vc, i);
+			n++;
+		}
 	return n;
 }
 

@@ -73,6 +73,7 @@ int	vc_put_denied(struct vcache *, const uint8_t key[VC_KEYLEN],
 /* Removes the positive entries verified by kid; returns how many. */
 size_t	vc_drop_kid(struct vcache *, const char *kid);
 
+size_t	vc_clear(struct vcache *);
 size_t	vc_count(const struct vcache *);
 size_t	vc_idents(const struct vcache *);
 void	vc_stats(const struct vcache *, uint64_t *hits, uint64_t *misses,

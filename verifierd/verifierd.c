@@ -357,6 +357,9 @@ reload(struct verifierd *vd)
 	    server_set_acl(vd->server, &acl) == -1)
 		log_warnx("reload: out of memory, settings partly applied");
 	jwks_set_conf(vd->jwks, &jc);
+	/* The policy may have changed: no verdict outlives it. */
+	vc_clear(vd->vc);
+	server_flush_all(vd->server);
 	log_setdebug(conf_bool(c, "debug"));
 	jwks_refresh(vd->jwks);
 	log_info("reload: configuration applied");
@@ -457,6 +460,19 @@ open_state(struct verifierd *vd)
 		fatalx("cannot open users database in %s: %s", dir, err);
 }
 
+/*
+ * A key left the JWKS: verdicts reached with it go, here and in every
+ * worker's cache.
+ */
+static void
+keys_dropped_cb(const char *kid, void *arg)
+{
+	struct verifierd *vd = arg;
+
+	verifier_drop_kid(kid, vd->vc);
+	server_flush_all(vd->server);
+}
+
 static void
 build(struct verifierd *vd, int fd)
 {
@@ -473,8 +489,7 @@ build(struct verifierd *vd, int fd)
 	if (vd->fetcher == NULL || vd->vc == NULL)
 		fatalx("out of memory");
 	vd->prov = prov_new(vd->fetcher, vd->udb, vd->set.userinfo_url);
-	vd->jwks = jwks_new(vd->base, vd->fetcher, &jc, verifier_drop_kid,
-	    vd->vc);
+	vd->jwks = jwks_new(vd->base, vd->fetcher, &jc, keys_dropped_cb, vd);
 	if (vd->prov == NULL || vd->jwks == NULL)
 		fatalx("out of memory");
 	vd->verifier = verifier_new(vd->jwks, vd->vc, vd->udb, vd->prov, &vc);

@@ -275,6 +275,37 @@ test_vc_drop_kid(void **state)
 	vc_free(vc);
 }
 
+/* vc_clear forgets positive and negative verdicts and every identity. */
+static void
+test_vc_clear(void **state)
+{
+	struct vcache *vc = vc_new(32);
+	uint8_t key[VC_KEYLEN];
+	struct vc_hit h;
+	unsigned i;
+
+	assert_non_null(vc);
+	for (i = 0; i < 10; i++)
+		put_user(vc, i, "k", i % 3);
+	for (i = 10; i < 15; i++) {
+		key_of(vc, i, key);
+		assert_int_equal(vc_put_denied(vc, key, 2, NOW + 30), 0);
+	}
+	for (i = 0; i < 15; i++)
+		assert_int_equal(hit(vc, i, NOW, &h), 1);
+	assert_int_equal(vc_clear(vc), 15);
+	assert_int_equal(vc_count(vc), 0);
+	assert_int_equal(vc_idents(vc), 0);
+	for (i = 0; i < 15; i++)
+		assert_int_equal(hit(vc, i, NOW, &h), 0);
+	/* The cache works as before afterwards. */
+	put_user(vc, 1, "k", 7);
+	assert_int_equal(hit(vc, 1, NOW, &h), 1);
+	assert_int_equal(h.user, 7);
+	assert_int_equal(vc_clear(vc), 1);
+	vc_free(vc);
+}
+
 static void
 test_vc_ident_interning(void **state)
 {
@@ -448,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_vc_clock_second_chance),
 		cmocka_unit_test(test_vc_evicts_expired_first),
 		cmocka_unit_test(test_vc_drop_kid),
+	    cmocka_unit_test(test_vc_clear),
 		cmocka_unit_test(test_vc_ident_interning),
 		cmocka_unit_test(test_vc_ident_refresh),
 		cmocka_unit_test(test_vc_replace),
