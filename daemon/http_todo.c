@@ -24,6 +24,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "auth_cache.h"
 #include "http_todo.h"
 #include "log.h"
 #include "proto.h"
@@ -45,6 +46,8 @@ struct http_pending {
 	uint64_t		 id;
 	uint64_t		 start;		/* request arrival, usec */
 	uint64_t		 sent;		/* token sent, usec */
+	int			 cacheable;	/* key is set */
+	uint8_t			 key[AC_KEYLEN];	/* auth cache key */
 };
 
 uint64_t
@@ -466,6 +469,35 @@ http_dispatch(struct http_ctx *ctx, struct evhttp_request *req,
 		http_item(ctx, req, user, id);
 }
 
+/* Keeps an accepted verdict until min(exp, now + ttl). */
+static void
+http_remember(struct http_ctx *ctx, const struct http_pending *p,
+    const struct proto_verify_ans *a)
+{
+	int64_t now = time(NULL), until = now + ctx->ac_ttl;
+
+	if (ctx->ac == NULL || !p->cacheable)
+		return;
+	if (a->exp < until)
+		until = a->exp;
+	if (until > now)
+		ac_put(ctx->ac, p->key, a->user, until);
+}
+
+/* A verdict this worker already had: no round trip. */
+static int
+http_recall(struct http_ctx *ctx, const uint8_t key[AC_KEYLEN],
+    uint64_t *user)
+{
+	if (ctx->met != NULL)
+		ctx->met->ac_lookups++;
+	if (ac_get(ctx->ac, key, time(NULL), user) != 1)
+		return 0;
+	if (ctx->met != NULL)
+		ctx->met->ac_hits++;
+	return 1;
+}
+
 static void
 http_verified_cb(const struct proto_verify_ans *a, void *arg)
 {
@@ -477,9 +509,10 @@ http_verified_cb(const struct proto_verify_ans *a, void *arg)
 	ctx->cur_user = a->outcome == VERIFY_OK ? a->user : 0;
 	if (ctx->met != NULL)
 		met_observe(&ctx->met->verifier_rtt, http_now_us() - p->sent);
-	if (a->outcome == VERIFY_OK)
+	if (a->outcome == VERIFY_OK) {
+		http_remember(ctx, p, a);
 		http_dispatch(ctx, p->req, p->route, p->id, a->user);
-	else if (a->outcome == VERIFY_DENIED) {
+	} else if (a->outcome == VERIFY_DENIED) {
 		if (ctx->met != NULL)
 			ctx->met->denied[a->reason < MET_NREASONS ?
 			    a->reason : MET_NREASONS - 1]++;
@@ -515,7 +548,9 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 	const char *hdr = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Authorization");
 	struct http_pending *p;
+	uint8_t key[AC_KEYLEN];
 	const char *tok;
+	uint64_t user;
 	size_t len;
 
 	switch (treq_parse_auth(hdr, &tok, &len)) {
@@ -538,6 +573,14 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 		http_unauthorized(ctx, req, "Unable to parse authentication", 1);
 		return;
 	}
+	if (ctx->ac != NULL) {
+		ac_key(ctx->ac, tok, len, key);
+		if (http_recall(ctx, key, &user)) {
+			ctx->cur_user = user;
+			http_dispatch(ctx, req, route, id, user);
+			return;
+		}
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		http_unavailable(ctx, req, 1,
 		    "Authentication service unavailable.");
@@ -549,6 +592,10 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 	p->id = id;
 	p->start = ctx->cur_start;
 	p->sent = http_now_us();
+	if (ctx->ac != NULL) {
+		memcpy(p->key, key, sizeof(p->key));
+		p->cacheable = 1;
+	}
 	if (vclient_verify(ctx->vc, tok, len, http_verified_cb, p) == 0) {
 		free(p);
 		if (ctx->met != NULL)

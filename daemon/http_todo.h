@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct auth_cache;
 struct evhttp_request;
 struct tdb;
 struct vclient;
@@ -18,6 +19,8 @@ struct http_ctx {
 	struct vclient		*vc;
 	void			(*busy_cb)(struct evhttp_request *, int, void *);
 	void			*busy_arg;
+	struct auth_cache	*ac;		/* NULL: always ask verifierd */
+	long			 ac_ttl;	/* seconds */
 	struct met_shared	*shared;	/* all workers' counters */
 	struct met_slot		*met;		/* this worker's */
 	int			 access_log;

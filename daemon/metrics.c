@@ -176,6 +176,18 @@ met_render_auth(struct met_buf *b, const struct met_shared *m)
 	}
 	for (v = 0, i = 0; i < m->nslots; i++)
 		v += m->slots[i].unavailable;
+	for (v = 0, i = 0; i < m->nslots; i++)
+		v += m->slots[i].ac_lookups;
+	met_printf(b, "# HELP todod_auth_cache_lookups_total Tokens looked up "
+	    "in the workers' verdict caches.\n"
+	    "# TYPE todod_auth_cache_lookups_total counter\n"
+	    "todod_auth_cache_lookups_total %llu\n", (unsigned long long)v);
+	for (v = 0, i = 0; i < m->nslots; i++)
+		v += m->slots[i].ac_hits;
+	met_printf(b, "# HELP todod_auth_cache_hits_total Tokens answered from "
+	    "a worker's verdict cache.\n"
+	    "# TYPE todod_auth_cache_hits_total counter\n"
+	    "todod_auth_cache_hits_total %llu\n", (unsigned long long)v);
 	met_printf(b, "# HELP todod_auth_unavailable_total Requests answered "
 	    "503 because verifierd could not decide.\n"
 	    "# TYPE todod_auth_unavailable_total counter\n"

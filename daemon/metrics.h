@@ -33,6 +33,8 @@ struct met_slot {
 	struct met_hist	 verifier_rtt;
 	uint64_t	 denied[MET_NREASONS];		/* by verify_reason */
 	uint64_t	 unavailable;
+	uint64_t	 ac_lookups;	/* worker verdict cache */
+	uint64_t	 ac_hits;
 };
 
 struct met_shared {

@@ -69,6 +69,11 @@ static const struct conf_opt todod_opts[] = {
 	  "deadline for verifierd's answer (then 503)" },
 	{ "checkpoint-interval", 0, CONF_INT, 0, 86400, "60", NULL, 0,
 	  "SECONDS", "database checkpoint period (0: never)" },
+	{ "auth-cache-ttl", 0, CONF_INT, 0, 3600, "60", NULL, 0, "SECONDS",
+	  "how long a worker reuses verifierd's acceptance of a token "
+	  "(0: ask every time); verifierd's FLUSH clears it" },
+	{ "auth-cache-size", 0, CONF_INT, 64, 1 << 24, "16384", NULL, 0, "N",
+	  "accepted tokens remembered per worker" },
 	{ "admin-listen", 0, CONF_STR, 0, 0, NULL, NULL, 0, "ADDR:PORT",
 	  "serve Prometheus /metrics here (off unless set)" },
 	{ "access-log", 0, CONF_BOOL, 0, 0, "no", NULL, 0, NULL,
@@ -166,6 +171,8 @@ fill_worker_conf(struct master *m)
 	m->wc.verify_timeout_ms = conf_int(c, "verify-timeout") * 1000;
 	m->wc.checkpoint_interval = conf_int(c, "checkpoint-interval");
 	m->wc.access_log = conf_bool(c, "access-log");
+	m->wc.auth_cache_ttl = conf_int(c, "auth-cache-ttl");
+	m->wc.auth_cache_size = conf_int(c, "auth-cache-size");
 }
 
 /* Splits "ADDR:PORT" or "[V6]:PORT"; 0 or -1. */

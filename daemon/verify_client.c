@@ -53,6 +53,8 @@ struct vclient {
 	struct event		*retry;
 	struct pending		*slots[VC_SLOTS];
 	size_t			 npending;
+	void			(*flush_cb)(void *);
+	void			*flush_arg;
 };
 
 static void	vclient_connect(struct vclient *);
@@ -128,6 +130,9 @@ vclient_drop(struct vclient *vc, const char *why)
 	vc->bev = NULL;
 	vc->ready = 0;
 	vclient_fail_all(vc);
+	/* A FLUSH may be lost with the connection: forget verdicts now. */
+	if (vc->flush_cb != NULL)
+		vc->flush_cb(vc->flush_arg);
 	vclient_connect(vc);
 }
 
@@ -138,6 +143,13 @@ vclient_answer(struct vclient *vc, const struct proto_hdr *h,
 	struct proto_verify_ans a;
 	struct pending *p;
 
+	if (h->type == PROTO_FLUSH) {
+		if (proto_decode_flush(body, h->len) == -1)
+			return -1;
+		if (vc->flush_cb != NULL)
+			vc->flush_cb(vc->flush_arg);
+		return 0;
+	}
 	if (h->type != PROTO_VERIFY_ANS ||
 	    proto_decode_verify_ans(body, h->len, &a) == -1)
 		return -1;
@@ -369,6 +381,13 @@ vclient_verify(struct vclient *vc, const char *token, size_t len,
 	}
 	explicit_bzero(buf, n > 0 ? (size_t)n : 0);
 	return id;
+}
+
+void
+vclient_set_flush_cb(struct vclient *vc, void (*cb)(void *), void *arg)
+{
+	vc->flush_cb = cb;
+	vc->flush_arg = arg;
 }
 
 void

@@ -20,6 +20,9 @@ void		 vclient_free(struct vclient *);
 uint32_t	 vclient_verify(struct vclient *, const char *token,
 		    size_t len, vclient_cb, void *);
 void		 vclient_cancel(struct vclient *, uint32_t id);
+/* Called on FLUSH from verifierd and whenever the connection is lost. */
+void		 vclient_set_flush_cb(struct vclient *, void (*)(void *),
+		    void *);
 int		 vclient_connected(const struct vclient *);
 size_t		 vclient_pending(const struct vclient *);
 

@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "auth_cache.h"
 #include "http_todo.h"
 #include "log.h"
 #include "metrics.h"
@@ -200,6 +201,16 @@ worker_busy_cb(struct evhttp_request *req, int delta, void *arg)
 	TAILQ_INSERT_TAIL(&w->conns, hc, lru);
 }
 
+/* verifierd said FLUSH, or the link to it broke. */
+static void
+worker_flush_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->ctx.ac != NULL)
+		ac_flush(w->ctx.ac);
+}
+
 static void
 worker_police(struct worker *w, time_t now)
 {
@@ -345,6 +356,12 @@ worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
 	w.ctx.busy_cb = worker_busy_cb;
 	w.ctx.busy_arg = &w;
 	w.ctx.access_log = conf->access_log;
+	if (conf->auth_cache_ttl > 0) {
+		if ((w.ctx.ac = ac_new(conf->auth_cache_size)) == NULL)
+			fatalx("worker: out of memory");
+		w.ctx.ac_ttl = conf->auth_cache_ttl;
+		vclient_set_flush_cb(w.vc, worker_flush_cb, &w);
+	}
 	w.ctx.shared = conf->met;
 	if (conf->met != NULL && slot < conf->met->nslots)
 		w.ctx.met = &conf->met->slots[slot];

@@ -19,6 +19,8 @@ struct worker_conf {
 	long		 verify_timeout_ms;
 	long		 checkpoint_interval;	/* seconds */
 	int		 access_log;
+	long		 auth_cache_ttl;	/* 0: off */
+	long		 auth_cache_size;
 	int		 admin_fd;	/* -1: no admin listener */
 	struct met_shared *met;		/* shared counters, or NULL */
 };
