@@ -8,9 +8,10 @@
  *   persisted atomically (0600) so that a restart during an outage still
  *   verifies;
  * - at most one fetch is in flight; callers that need it wait on it;
- * - an unknown kid causes at most one refetch per cooldown (globally), and
- *   a kid that a fresh set did not contain is remembered for the cooldown,
- *   so a flood of made-up kids cannot hammer the IdP;
+ * - an unknown kid causes at most one refetch per cooldown (globally;
+ *   start-up and scheduled refreshes do not count against it), and a kid
+ *   that a fresh set did not contain is remembered for the cooldown, so
+ *   a flood of made-up kids cannot hammer the IdP;
  * - the refresh period is Cache-Control max-age clamped to
  *   [min_ttl, max_ttl], refreshed a little before it runs out.
  */
@@ -60,6 +61,7 @@ struct jwks {
 	int			 have_set;
 	long			 fetched_at;	/* monotonic, last good set */
 	long			 last_try;	/* monotonic, last fetch start */
+	long			 last_kid_try;	/* same, for an unknown kid */
 	int			 last_ok;
 	long			 retry;		/* current back-off, seconds */
 	int			 in_flight;
@@ -441,8 +443,8 @@ jwks_want_kid(struct jwks *j, const char *kid, int again, jwks_wait_cb cb,
 
 	if (j->have_set && jwks_neg_has(j, kid, now))
 		return JWKS_UNKNOWN;
-	if (again || (!j->in_flight && j->last_try != 0 &&
-	    now - j->last_try < j->cooldown)) {
+	if (again || (!j->in_flight && j->last_kid_try != 0 &&
+	    now - j->last_kid_try < j->cooldown)) {
 		/* Asked recently: the answer we have stands. */
 		if (!j->last_ok)
 			return JWKS_DOWN;
@@ -451,6 +453,8 @@ jwks_want_kid(struct jwks *j, const char *kid, int again, jwks_wait_cb cb,
 	}
 	if (jwks_wait(j, cb, arg) == -1)
 		return JWKS_DOWN;
+	if (!j->in_flight)
+		j->last_kid_try = now;
 	jwks_fetch(j);
 	return JWKS_WAIT;
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,17 @@ tv_read_frame(int fd, uint8_t *buf, struct proto_hdr *h)
 	return tv_read_all(fd, buf + PROTO_HDR_LEN, h->len);
 }
 
+/* The next frame that is not a FLUSH (meant for caching peers). */
+static int
+tv_read_answer(int fd, uint8_t *buf, struct proto_hdr *h)
+{
+	do {
+		if (tv_read_frame(fd, buf, h) == -1)
+			return -1;
+	} while (h->type == PROTO_FLUSH);
+	return 0;
+}
+
 static int
 tv_ask(const char *path, const char *token, struct proto_verify_ans *a,
     const char **why)
@@ -128,8 +140,8 @@ tv_ask(const char *path, const char *token, struct proto_verify_ans *a,
 		*why = "token too long or not printable ASCII";
 		goto out;
 	}
-	if (tv_write_all(fd, buf, n) == -1 ||
-	    tv_read_frame(fd, buf, &h) == -1 || h.type != PROTO_VERIFY_ANS ||
+	if (tv_write_all(fd, buf, n) == -1 || tv_read_answer(fd, buf, &h) == -1 ||
+	    h.type != PROTO_VERIFY_ANS ||
 	    h.id != 2 ||
 	    proto_decode_verify_ans(buf + PROTO_HDR_LEN, h.len, a) == -1)
 		goto out;
@@ -200,6 +212,7 @@ main(int argc, char *argv[])
 	const char *why;
 	char err[256];
 
+	signal(SIGPIPE, SIG_IGN);
 	c = conf_load(&tv_spec, argc, argv, &st, err, sizeof(err));
 	if (c == NULL) {
 		if (st == CONF_HELP || st == CONF_VERSION) {
