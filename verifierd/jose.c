@@ -292,21 +292,48 @@ out:
 	return rc;
 }
 
-/* RSA signatures are exactly as long as the modulus (RFC 8017 8.2.2). */
+/* A verify context for alg with its padding and hash set, or NULL. */
+static EVP_PKEY_CTX *
+jose_rsa_ctx(EVP_PKEY *pkey, enum jose_alg alg)
+{
+	const EVP_MD *md = jose_md(alg);
+	EVP_PKEY_CTX *ctx;
+	int pss = alg == JOSE_PS256 || alg == JOSE_PS384 || alg == JOSE_PS512;
+
+	if (md == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey,
+	    NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_verify_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0 ||
+	    (pss && jose_set_pss(ctx, md) != 0) ||
+	    (!pss && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <=
+	    0)) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * RSA signatures are exactly as long as the modulus (RFC 8017 8.2.2).
+ * The message is hashed here and the prepared context verifies the
+ * digest, so a key's context is built once, not once per token.
+ */
 static int
 jose_verify_rsa(const struct jwk *key, enum jose_alg alg, const uint8_t *msg,
     size_t msglen, const uint8_t *sig, size_t siglen)
 {
-	int pad;
+	EVP_PKEY_CTX **slot = (EVP_PKEY_CTX **)&key->vctx[alg - JOSE_RS256];
+	uint8_t dig[EVP_MAX_MD_SIZE];
+	unsigned dlen;
 
 	if (siglen != (size_t)EVP_PKEY_get_size(key->pkey))
 		return -1;
-	if (alg == JOSE_PS256 || alg == JOSE_PS384 || alg == JOSE_PS512)
-		pad = RSA_PKCS1_PSS_PADDING;
-	else
-		pad = RSA_PKCS1_PADDING;
-	return jose_digest_verify(
-	    key->pkey, jose_md(alg), pad, sig, siglen, msg, msglen);
+	if (*slot == NULL && (*slot = jose_rsa_ctx(key->pkey, alg)) == NULL)
+		return -1;
+	if (EVP_Digest(msg, msglen, dig, &dlen, jose_md(alg), NULL) != 1)
+		return -1;
+	return EVP_PKEY_verify(*slot, sig, siglen, dig, dlen) == 1 ? 0 : -1;
 }
 
 /*

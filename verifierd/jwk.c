@@ -469,8 +469,12 @@ fail:
 void
 jwk_free(struct jwk *key)
 {
+	size_t i;
+
 	if (key == NULL)
 		return;
+	for (i = 0; i < sizeof(key->vctx) / sizeof(key->vctx[0]); i++)
+		EVP_PKEY_CTX_free(key->vctx[i]);
 	EVP_PKEY_free(key->pkey);
 	memset(key, 0, sizeof(*key));
 }

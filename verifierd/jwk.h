@@ -69,6 +69,12 @@ struct jwk {
 	unsigned	 bits;		/* modulus or field size */
 	EVP_PKEY	*pkey;		/* RSA, EC */
 	uint8_t		 ed25519[32];
+	/*
+	 * RSA verification contexts by alg (RS256..PS512), made on first
+	 * use by jose.c and kept: building one costs more than hashing a
+	 * token.  A cache, so it may change behind a const key.
+	 */
+	EVP_PKEY_CTX	*vctx[6];
 };
 
 /*
