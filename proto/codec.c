@@ -836,3 +836,88 @@ proto_decode_flush(const uint8_t *body, size_t len)
 
 	return decode_map(body, len, NULL, 0, NULL, &seen);
 }
+
+static int
+stat_name_valid(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > PROTO_STAT_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* STATS_REQ carries no fields yet, like FLUSH. */
+int
+proto_encode_stats_req(uint8_t *out, size_t cap, uint32_t id)
+{
+	struct outbuf ob;
+	msgpack_packer pk;
+
+	if (frame_begin(&ob, &pk, out, cap) == -1)
+		return -1;
+	msgpack_pack_map(&pk, 0);
+	return frame_end(&ob, PROTO_STATS_REQ, id);
+}
+
+int
+proto_decode_stats_req(const uint8_t *body, size_t len)
+{
+	return proto_decode_flush(body, len);
+}
+
+int
+proto_encode_stats_ans(uint8_t *out, size_t cap, uint32_t id,
+    const struct proto_stats *st)
+{
+	struct outbuf ob;
+	msgpack_packer pk;
+	size_t i, n;
+
+	if (st->n > PROTO_STATS_MAX)
+		return -1;
+	for (i = 0; i < st->n; i++)
+		if (!stat_name_valid((const uint8_t *)st->item[i].name,
+		    strlen(st->item[i].name)))
+			return -1;
+	if (frame_begin(&ob, &pk, out, cap) == -1)
+		return -1;
+	msgpack_pack_map(&pk, st->n);
+	for (i = 0; i < st->n; i++) {
+		n = strlen(st->item[i].name);
+		msgpack_pack_str(&pk, n);
+		msgpack_pack_str_body(&pk, st->item[i].name, n);
+		msgpack_pack_uint64(&pk, st->item[i].value);
+	}
+	return frame_end(&ob, PROTO_STATS_ANS, id);
+}
+
+/* A map of counter names to unsigned integers; nothing else. */
+int
+proto_decode_stats_ans(const uint8_t *body, size_t len,
+    struct proto_stats *st)
+{
+	struct mp_cur c = {body, len};
+	struct mp_item map, key, val;
+	uint64_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (proto_msgpack_check(body, len) == -1 || mp_read(&c, &map) == -1 ||
+	    map.kind != MP_MAP || map.n > PROTO_STATS_MAX)
+		return -1;
+	for (i = 0; i < map.n; i++) {
+		if (mp_read(&c, &key) == -1 || key.kind != MP_STR ||
+		    !stat_name_valid(key.data, key.n) ||
+		    mp_read(&c, &val) == -1 || val.kind != MP_UINT)
+			return -1;
+		memcpy(st->item[i].name, key.data, key.n);
+		st->item[i].name[key.n] = '\0';
+		st->item[i].value = val.u;
+	}
+	st->n = map.n;
+	return 0;
+}

@@ -37,6 +37,8 @@ enum proto_type {
 	PROTO_VERIFY_REQ = 2,	/* {"token": str|bin} */
 	PROTO_VERIFY_ANS = 3,	/* see struct proto_verify_ans */
 	PROTO_FLUSH = 4,	/* verifierd -> worker, {}: forget verdicts */
+	PROTO_STATS_REQ = 5,	/* worker -> verifierd, {} */
+	PROTO_STATS_ANS = 6,	/* {"name": uint, ...}: verifierd's counters */
 };
 
 /* The three outcomes of a verification (OK / PERMFAIL / TEMPFAIL). */
@@ -90,6 +92,17 @@ struct proto_verify_ans {
 	char		scope[PROTO_SCOPE_MAX + 1];
 };
 
+#define PROTO_STATS_MAX		32	/* counters in one STATS_ANS */
+#define PROTO_STAT_NAME_MAX	48	/* [a-z0-9_]+ */
+
+struct proto_stats {
+	size_t		n;
+	struct {
+		char		name[PROTO_STAT_NAME_MAX + 1];
+		uint64_t	value;
+	}		item[PROTO_STATS_MAX];
+};
+
 /*
  * Header.  proto_hdr_decode() needs PROTO_HDR_LEN bytes and returns 0, or
  * -1 when the declared length exceeds PROTO_MAX_BODY or the reserved
@@ -118,6 +131,9 @@ int	proto_encode_verify_req(uint8_t *out, size_t cap, uint32_t id,
 int	proto_encode_verify_ans(uint8_t *out, size_t cap, uint32_t id,
 	    const struct proto_verify_ans *);
 int	proto_encode_flush(uint8_t *out, size_t cap, uint32_t id);
+int	proto_encode_stats_req(uint8_t *out, size_t cap, uint32_t id);
+int	proto_encode_stats_ans(uint8_t *out, size_t cap, uint32_t id,
+	    const struct proto_stats *);
 
 /*
  * Decoders take one frame body (without header) and return 0, or -1 when
@@ -131,6 +147,9 @@ int	proto_decode_verify_req(const uint8_t *body, size_t len,
 int	proto_decode_verify_ans(const uint8_t *body, size_t len,
 	    struct proto_verify_ans *);
 int	proto_decode_flush(const uint8_t *body, size_t len);
+int	proto_decode_stats_req(const uint8_t *body, size_t len);
+int	proto_decode_stats_ans(const uint8_t *body, size_t len,
+	    struct proto_stats *);
 
 /* Bounded structural check used by every decoder; 0 if well formed. */
 int	proto_msgpack_check(const uint8_t *body, size_t len);

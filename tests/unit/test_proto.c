@@ -1099,6 +1099,68 @@ test_flush(void **state)
 	assert_int_equal(proto_encode_flush(buf, PROTO_HDR_LEN, 7), -1);
 }
 
+/* STATS_ANS: counters round-trip; names and counts are bounded. */
+static void
+test_stats(void **state)
+{
+	static uint8_t buf[PROTO_HDR_LEN + PROTO_MAX_BODY];
+	struct proto_stats st, got;
+	struct proto_hdr h;
+	size_t i;
+	int n;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < PROTO_STATS_MAX; i++) {
+		snprintf(st.item[i].name, sizeof(st.item[i].name), "c_%zu", i);
+		st.item[i].value = (uint64_t)i << 40 | i;
+	}
+	st.n = PROTO_STATS_MAX;
+	n = proto_encode_stats_ans(buf, sizeof(buf), 9, &st);
+	assert_true(n > PROTO_HDR_LEN);
+	assert_int_equal(proto_frame_ready(buf, n, &h), 1);
+	assert_int_equal(h.type, PROTO_STATS_ANS);
+	assert_int_equal(proto_decode_stats_ans(buf + PROTO_HDR_LEN, h.len,
+	    &got), 0);
+	assert_int_equal(got.n, st.n);
+	for (i = 0; i < st.n; i++) {
+		assert_string_equal(got.item[i].name, st.item[i].name);
+		assert_true(got.item[i].value == st.item[i].value);
+	}
+	/* One more than the cap, a bad name: refused by the encoder. */
+	st.n = PROTO_STATS_MAX + 1;
+	assert_int_equal(proto_encode_stats_ans(buf, sizeof(buf), 9, &st), -1);
+	st.n = 1;
+	strcpy(st.item[0].name, "Bad-Name");
+	assert_int_equal(proto_encode_stats_ans(buf, sizeof(buf), 9, &st), -1);
+	strcpy(st.item[0].name, "good_name");
+	assert_true(proto_encode_stats_ans(buf, sizeof(buf), 9, &st) > 0);
+	/* Decoder: a negative value, a string value, a bad key; and twins. */
+	{
+		static const struct {
+			const char	*name;
+			uint8_t		 body[16];
+			size_t		 len;
+			int		 want;
+		} rows[] = {
+			{ "uint value", { 0x81, 0xa1, 'a', 0x05 }, 4, 0 },
+			{ "negative value", { 0x81, 0xa1, 'a', 0xff }, 4, -1 },
+			{ "string value", { 0x81, 0xa1, 'a', 0xa1, 'x' }, 5, -1 },
+			{ "upper-case key", { 0x81, 0xa1, 'A', 0x05 }, 4, -1 },
+			{ "empty map", { 0x80 }, 1, 0 },
+		};
+
+		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			if (proto_decode_stats_ans(rows[i].body, rows[i].len,
+			    &got) != rows[i].want)
+				fail_msg("%s: got %d, want %d", rows[i].name,
+				    !rows[i].want, rows[i].want);
+	}
+	n = proto_encode_stats_req(buf, sizeof(buf), 3);
+	assert_int_equal(n, PROTO_HDR_LEN + 1);
+	assert_int_equal(proto_decode_stats_req(buf + PROTO_HDR_LEN, 1), 0);
+}
+
 int
 main(void)
 {
@@ -1119,6 +1181,7 @@ main(void)
 	    cmocka_unit_test(test_cross_type),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_flush),
+	    cmocka_unit_test(test_stats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
