@@ -654,33 +654,97 @@ http_health(struct http_ctx *ctx, struct evhttp_request *req,
 	return 1;
 }
 
-/* The admin listener: Prometheus metrics and nothing else. */
+static void
+http_admin_send(struct evhttp_request *req, const char *text, size_t len,
+    const char *more, size_t morelen)
+{
+	struct evbuffer *out;
+
+	if ((out = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	evbuffer_add(out, text, len);
+	evbuffer_add(out, more, morelen);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+struct http_admin_pending {
+	struct http_ctx		*ctx;
+	struct evhttp_request	*req;
+};
+
+/* verifierd's counters, as verifierd_<name> gauges/counters. */
+static char *
+http_render_verifier(const struct proto_stats *st, size_t *len)
+{
+	/* A pair of lines is at most 2 * (10 + 48) + 8 + 20 + 3 bytes. */
+	size_t cap = 256 + (st != NULL ? st->n * 160 : 0), i;
+	const char *type;
+	char *buf;
+	int n = 0;
+
+	if ((buf = malloc(cap)) == NULL)
+		return NULL;
+	n += snprintf(buf + n, cap - n, "# HELP verifierd_up Whether "
+	    "verifierd answered this scrape.\n# TYPE verifierd_up gauge\n"
+	    "verifierd_up %d\n", st != NULL);
+	for (i = 0; st != NULL && i < st->n; i++) {
+		type = strstr(st->item[i].name, "_total") != NULL ? "counter" :
+		    "gauge";
+		n += snprintf(buf + n, cap - n, "# TYPE verifierd_%s %s\n"
+		    "verifierd_%s %llu\n", st->item[i].name, type,
+		    st->item[i].name, (unsigned long long)st->item[i].value);
+	}
+	*len = n;
+	return buf;
+}
+
+static void
+http_admin_stats_cb(const struct proto_stats *st, void *arg)
+{
+	struct http_admin_pending *ap = arg;
+	char *text, *more;
+	size_t len, morelen;
+
+	text = met_render(ap->ctx->shared, &len);
+	more = http_render_verifier(st, &morelen);
+	if (text == NULL || more == NULL)
+		evhttp_send_error(ap->req, 503, NULL);
+	else
+		http_admin_send(ap->req, text, len, more, morelen);
+	free(text);
+	free(more);
+	free(ap);
+}
+
+/*
+ * The admin listener: Prometheus metrics and nothing else.  verifierd's
+ * counters are asked for on each scrape, so they are never stale.
+ */
 void
 http_admin_cb(struct evhttp_request *req, void *arg)
 {
 	struct http_ctx *ctx = arg;
 	const char *path = evhttp_uri_get_path(
 	    evhttp_request_get_evhttp_uri(req));
-	struct evbuffer *out;
-	char *text;
-	size_t len;
+	struct http_admin_pending *ap;
 
-	if (path == NULL || strcmp(path, "/metrics") != 0 ||
-	    (text = met_render(ctx->shared, &len)) == NULL) {
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		evhttp_send_error(req, 404, NULL);
 		return;
 	}
-	if ((out = evbuffer_new()) == NULL) {
-		free(text);
+	if ((ap = calloc(1, sizeof(*ap))) == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;
 	}
-	evbuffer_add(out, text, len);
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	ap->ctx = ctx;
+	ap->req = req;
+	if (vclient_stats(ctx->vc, http_admin_stats_cb, ap) == 0)
+		http_admin_stats_cb(NULL, ap);
 }
 
 void

@@ -38,7 +38,8 @@ struct pending {
 	struct vclient	*vc;
 	uint32_t	 id;
 	struct event	*deadline;
-	vclient_cb	 cb;
+	vclient_cb	 cb;		/* a VERIFY, or */
+	vclient_stats_cb stats_cb;	/* a STATS request */
 	void		*arg;
 };
 
@@ -86,6 +87,11 @@ vclient_unavailable(struct pending *p)
 {
 	struct proto_verify_ans a;
 
+	if (p->stats_cb != NULL) {
+		p->stats_cb(NULL, p->arg);
+		free(p);
+		return;
+	}
 	memset(&a, 0, sizeof(a));
 	a.outcome = VERIFY_UNAVAILABLE;
 	a.reason = REASON_UNAVAILABLE;
@@ -137,6 +143,26 @@ vclient_drop(struct vclient *vc, const char *why)
 }
 
 static int
+vclient_stats_answer(struct vclient *vc, const struct proto_hdr *h,
+    const uint8_t *body)
+{
+	static struct proto_stats st;
+	struct pending *p;
+
+	if (proto_decode_stats_ans(body, h->len, &st) == -1)
+		return -1;
+	if ((p = vclient_take(vc, h->id)) == NULL)
+		return 0;
+	if (p->stats_cb == NULL) {
+		free(p);
+		return -1;
+	}
+	p->stats_cb(&st, p->arg);
+	free(p);
+	return 0;
+}
+
+static int
 vclient_answer(struct vclient *vc, const struct proto_hdr *h,
     const uint8_t *body)
 {
@@ -150,11 +176,17 @@ vclient_answer(struct vclient *vc, const struct proto_hdr *h,
 			vc->flush_cb(vc->flush_arg);
 		return 0;
 	}
+	if (h->type == PROTO_STATS_ANS)
+		return vclient_stats_answer(vc, h, body);
 	if (h->type != PROTO_VERIFY_ANS ||
 	    proto_decode_verify_ans(body, h->len, &a) == -1)
 		return -1;
 	if ((p = vclient_take(vc, h->id)) == NULL)
 		return 0;	/* timed out or cancelled meanwhile */
+	if (p->cb == NULL) {
+		free(p);
+		return -1;	/* a VERIFY answer to a STATS request */
+	}
 	p->cb(&a, p->arg);
 	free(p);
 	return 0;
@@ -388,6 +420,27 @@ vclient_set_flush_cb(struct vclient *vc, void (*cb)(void *), void *arg)
 {
 	vc->flush_cb = cb;
 	vc->flush_arg = arg;
+}
+
+uint32_t
+vclient_stats(struct vclient *vc, vclient_stats_cb cb, void *arg)
+{
+	uint8_t buf[PROTO_HDR_LEN + 8];
+	struct pending *p;
+	uint32_t id;
+	int n;
+
+	if (vc->bev == NULL || !vc->ready ||
+	    (p = vclient_add(vc, NULL, arg)) == NULL)
+		return 0;
+	p->stats_cb = cb;
+	id = p->id;
+	n = proto_encode_stats_req(buf, sizeof(buf), id);
+	if (n < 0 || vclient_write(vc, buf, n) == -1) {
+		free(vclient_take(vc, id));
+		return 0;
+	}
+	return id;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct proto_stats;
 struct proto_verify_ans;
 struct vclient;
 
@@ -20,6 +21,9 @@ void		 vclient_free(struct vclient *);
 uint32_t	 vclient_verify(struct vclient *, const char *token,
 		    size_t len, vclient_cb, void *);
 void		 vclient_cancel(struct vclient *, uint32_t id);
+/* verifierd's counters; the callback gets NULL if they cannot be had. */
+typedef void (*vclient_stats_cb)(const struct proto_stats *, void *);
+uint32_t	 vclient_stats(struct vclient *, vclient_stats_cb, void *);
 /* Called on FLUSH from verifierd and whenever the connection is lost. */
 void		 vclient_set_flush_cb(struct vclient *, void (*)(void *),
 		    void *);

@@ -68,6 +68,9 @@ struct jwks {
 	struct jwks_waiter	*waiters;
 	struct event		*timer;
 
+	uint64_t		 fetch_ok;
+	uint64_t		 fetch_failed;
+	uint64_t		 kid_refetches;
 	struct jwks_neg		 neg[JWKS_NEG_SLOTS];
 	size_t			 neg_next;
 	uint8_t			 neg_key[crypto_shorthash_KEYBYTES];
@@ -366,6 +369,7 @@ jwks_fetched_cb(const struct fetch_result *r, void *arg)
 
 	j->in_flight = 0;
 	if (jwks_take(j, r) == 0) {
+		j->fetch_ok++;
 		j->last_ok = 1;
 		j->fetched_at = now;
 		j->retry = 1;
@@ -373,6 +377,7 @@ jwks_fetched_cb(const struct fetch_result *r, void *arg)
 		log_info("jwks: keys fetched count=%zu ttl=%ld", j->set.n, ttl);
 		jwks_schedule(j, ttl - ttl / 10);
 	} else {
+		j->fetch_failed++;
 		j->last_ok = 0;
 		jwks_schedule(j, j->retry);
 		j->retry = j->retry * 2 > JWKS_RETRY_MAX ? JWKS_RETRY_MAX :
@@ -453,8 +458,10 @@ jwks_want_kid(struct jwks *j, const char *kid, int again, jwks_wait_cb cb,
 	}
 	if (jwks_wait(j, cb, arg) == -1)
 		return JWKS_DOWN;
-	if (!j->in_flight)
+	if (!j->in_flight) {
 		j->last_kid_try = now;
+		j->kid_refetches++;
+	}
 	jwks_fetch(j);
 	return JWKS_WAIT;
 }
@@ -477,4 +484,13 @@ size_t
 jwks_count(const struct jwks *j)
 {
 	return j->have_set ? j->set.n : 0;
+}
+
+void
+jwks_stats(const struct jwks *j, uint64_t *ok, uint64_t *failed,
+    uint64_t *kid_refetches)
+{
+	*ok = j->fetch_ok;
+	*failed = j->fetch_failed;
+	*kid_refetches = j->kid_refetches;
 }

@@ -4,6 +4,9 @@
 #ifndef TODOD_JWKS_H
 #define TODOD_JWKS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct event_base;
 struct fetcher;
 struct jwk;
@@ -38,5 +41,7 @@ enum jwks_want	 jwks_want_kid(struct jwks *, const char *kid, int again,
 int		 jwks_ready(const struct jwks *);
 long		 jwks_age(const struct jwks *);
 size_t		 jwks_count(const struct jwks *);
+void		 jwks_stats(const struct jwks *, uint64_t *ok, uint64_t *failed,
+		    uint64_t *kid_refetches);
 
 #endif

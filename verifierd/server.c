@@ -46,6 +46,8 @@ struct server {
 	size_t			 ngids;
 	size_t			 nconns;
 	TAILQ_HEAD(, conn)	 conns;
+	void			(*stats_cb)(struct proto_stats *, void *);
+	void			*stats_arg;
 };
 
 struct conn {
@@ -214,12 +216,31 @@ conn_hello(struct conn *c, const struct proto_hdr *h, const uint8_t *body)
 }
 
 static int
+conn_stats(struct conn *c, const struct proto_hdr *h, const uint8_t *body)
+{
+	static uint8_t buf[PROTO_HDR_LEN + PROTO_MAX_BODY];
+	struct proto_stats st;
+
+	if (proto_decode_stats_req(body, h->len) == -1) {
+		log_warnx("server: malformed STATS pid=%ld", (long)c->pid);
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	if (c->srv->stats_cb != NULL)
+		c->srv->stats_cb(&st, c->srv->stats_arg);
+	return conn_send(c, buf,
+	    proto_encode_stats_ans(buf, sizeof(buf), h->id, &st));
+}
+
+static int
 conn_verify(struct conn *c, const struct proto_hdr *h, const uint8_t *body)
 {
 	static struct proto_verify_req req;
 	struct conn_req *r;
 	int rv = -1;
 
+	if (h->type == PROTO_STATS_REQ)
+		return conn_stats(c, h, body);
 	if (h->type != PROTO_VERIFY_REQ) {
 		log_warnx("server: unexpected frame type=%u pid=%ld",
 		    h->type, (long)c->pid);
@@ -441,6 +462,14 @@ server_flush_all(struct server *s)
 	TAILQ_FOREACH(c, &s->conns, entry)
 		if (c->bev != NULL && c->caches)
 			conn_send(c, buf, n);
+}
+
+void
+server_set_stats_cb(struct server *s, void (*cb)(struct proto_stats *,
+    void *), void *arg)
+{
+	s->stats_cb = cb;
+	s->stats_arg = arg;
 }
 
 size_t

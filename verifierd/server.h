@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct proto_stats;
 struct server;
 struct verifier;
 
@@ -25,6 +26,8 @@ struct server	*server_new(struct event_base *, int fd, struct verifier *,
 int		 server_set_acl(struct server *, const struct server_acl *);
 void		 server_free(struct server *);
 void		 server_flush_all(struct server *);
+void		 server_set_stats_cb(struct server *,
+		    void (*)(struct proto_stats *, void *), void *);
 size_t		 server_connections(const struct server *);
 
 #endif

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "notify.h"
 #include "privdrop.h"
+#include "proto.h"
 #include "provision.h"
 #include "server.h"
 #include "users.h"
@@ -474,6 +475,51 @@ keys_dropped_cb(const char *kid, void *arg)
 }
 
 static void
+stat_add(struct proto_stats *st, const char *name, uint64_t v)
+{
+	if (st->n >= PROTO_STATS_MAX)
+		return;
+	snprintf(st->item[st->n].name, sizeof(st->item[st->n].name), "%s",
+	    name);
+	st->item[st->n++].value = v;
+}
+
+/* Counters for todod's /metrics (proto STATS); names are stable. */
+static void
+stats_cb(struct proto_stats *st, void *arg)
+{
+	static const char *const reasons[] = { "none", "malformed", "expired",
+	    "claims", "unknown_kid", "no_email", "unavailable", "other" };
+	struct verifierd *vd = arg;
+	const struct verify_stats *vs = verifier_stats(vd->verifier);
+	uint64_t a, b, c;
+	char name[PROTO_STAT_NAME_MAX + 1];
+	long age = jwks_age(vd->jwks);
+	size_t i;
+
+	stat_add(st, "requests_total", vs->requests);
+	stat_add(st, "accepted_total", vs->accepted);
+	stat_add(st, "unavailable_total", vs->unavailable);
+	for (i = 1; i < 6; i++) {
+		snprintf(name, sizeof(name), "denied_%s_total", reasons[i]);
+		stat_add(st, name, vs->denied[i]);
+	}
+	vc_stats(vd->vc, &a, &b, &c);
+	stat_add(st, "cache_hits_total", a);
+	stat_add(st, "cache_misses_total", b);
+	stat_add(st, "cache_evictions_total", c);
+	stat_add(st, "cache_entries", vc_count(vd->vc));
+	jwks_stats(vd->jwks, &a, &b, &c);
+	stat_add(st, "jwks_fetch_ok_total", a);
+	stat_add(st, "jwks_fetch_failed_total", b);
+	stat_add(st, "jwks_kid_refetch_total", c);
+	stat_add(st, "jwks_keys", jwks_count(vd->jwks));
+	stat_add(st, "jwks_age_seconds", age < 0 ? 0 : (uint64_t)age);
+	stat_add(st, "userinfo_calls_total", prov_calls(vd->prov));
+	stat_add(st, "users", udb_count(vd->udb));
+}
+
+static void
 build(struct verifierd *vd, int fd)
 {
 	struct verifier_conf vc;
@@ -497,6 +543,7 @@ build(struct verifierd *vd, int fd)
 		fatalx("out of memory");
 	if ((vd->server = server_new(vd->base, fd, vd->verifier, &acl)) == NULL)
 		fatalx("cannot serve socket");
+	server_set_stats_cb(vd->server, stats_cb, vd);
 }
 
 int
