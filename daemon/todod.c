@@ -288,12 +288,35 @@ bind_spread(struct master *m, size_t k, const char *spec)
 	log_bound(m->fds[0][k]);
 }
 
-/* systemd socket activation: fds 3.. when LISTEN_PID is ours. */
+/* The n-th name of LISTEN_FDNAMES ("a:b:c"), or "" if it has none. */
+static void
+fd_name(const char *names, long n, char *out, size_t len)
+{
+	const char *p = names, *end;
+
+	out[0] = '\0';
+	for (; p != NULL && n > 0; n--)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p == NULL)
+		return;
+	end = strchr(p, ':');
+	snprintf(out, len, "%.*s", (int)(end != NULL ? end - p : (long)strlen(p)),
+	    p);
+}
+
+/*
+ * systemd socket activation: fds 3.. when LISTEN_PID is ours.  The one
+ * named "admin" in LISTEN_FDNAMES serves /metrics; the others the API.
+ */
 static size_t
-take_listen_fds(int *fds)
+take_listen_fds(int *fds, int *admin_fd)
 {
 	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	char name[64];
 	long k, i;
+	size_t napi = 0;
 
 	if (pid == NULL || n == NULL || atol(pid) != (long)getpid())
 		return 0;
@@ -301,14 +324,22 @@ take_listen_fds(int *fds)
 	if (k < 1 || k > MAX_LISTEN)
 		fatalx("LISTEN_FDS=%s: want 1..%d", n, MAX_LISTEN);
 	for (i = 0; i < k; i++) {
-		fds[i] = 3 + i;
-		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-		log_bound(fds[i]);
+		fcntl(3 + i, F_SETFL, fcntl(3 + i, F_GETFL) | O_NONBLOCK);
+		fcntl(3 + i, F_SETFD, FD_CLOEXEC);
+		fd_name(names, i, name, sizeof(name));
+		if (strcmp(name, "admin") == 0 && *admin_fd == -1) {
+			*admin_fd = 3 + i;
+			continue;
+		}
+		fds[napi++] = 3 + i;
+		log_bound(3 + i);
 	}
+	if (napi == 0)
+		fatalx("LISTEN_FDS=%s: no socket for the API", n);
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return k;
+	return napi;
 }
 
 static void
@@ -317,7 +348,7 @@ bind_all(struct master *m)
 	const char *const *specs;
 	size_t i, n;
 
-	if ((m->nfds = take_listen_fds(m->fds[0])) > 0) {
+	if ((m->nfds = take_listen_fds(m->fds[0], &m->wc.admin_fd)) > 0) {
 		m->nsets = 1;
 		return;
 	}
@@ -332,12 +363,14 @@ bind_all(struct master *m)
 	m->nfds = n;
 }
 
+/* --admin-listen, unless systemd passed a socket named "admin". */
 static void
 bind_admin(struct master *m)
 {
 	const char *spec = conf_str(m->conf, "admin-listen");
 
-	m->wc.admin_fd = spec != NULL ? bind_one(spec) : -1;
+	if (m->wc.admin_fd == -1 && spec != NULL)
+		m->wc.admin_fd = bind_one(spec);
 }
 
 static void
@@ -802,6 +835,7 @@ main(int argc, char *argv[])
 	char err[256];
 
 	memset(&m, 0, sizeof(m));
+	m.wc.admin_fd = -1;
 	log_init(argv[0], 0);
 	m.argc = argc;
 	m.argv = argv;
