@@ -8,9 +8,10 @@
  *   callback: the answer, the deadline, or the connection's loss (both
  *   "unavailable"), unless vclient_cancel() removed it first; whoever
  *   removes a pending request frees it;
- * - the loop never blocks on verifierd; while it is unreachable requests
- *   are answered "unavailable" at once and the connection is retried with
- *   back-off;
+ * - the loop never blocks on verifierd; while a connection is being made
+ *   requests queue behind the HELLO (so a worker's first requests are not
+ *   refused), while verifierd is unreachable they are answered
+ *   "unavailable" at once, and the connection is retried with back-off;
  * - tokens are not kept once written to the socket.
  */
 #include <sys/socket.h>
@@ -316,8 +317,9 @@ vclient_new(struct event_base *base, const char *path, long timeout_ms)
 		free(vc);
 		return NULL;
 	}
-	vclient_connect(vc);
+	/* Connect now, so that the first requests find a connection. */
 	vc->backoff = VC_BACKOFF_MIN;
+	vclient_retry_cb(-1, 0, vc);
 	return vc;
 }
 
@@ -401,7 +403,8 @@ vclient_verify(struct vclient *vc, const char *token, size_t len,
 	uint32_t id;
 	int n;
 
-	if (vc->bev == NULL || !vc->ready)
+	/* While connecting, requests queue behind our HELLO. */
+	if (vc->bev == NULL)
 		return 0;
 	if ((p = vclient_add(vc, cb, arg)) == NULL)
 		return 0;
@@ -430,8 +433,7 @@ vclient_stats(struct vclient *vc, vclient_stats_cb cb, void *arg)
 	uint32_t id;
 	int n;
 
-	if (vc->bev == NULL || !vc->ready ||
-	    (p = vclient_add(vc, NULL, arg)) == NULL)
+	if (vc->bev == NULL || (p = vclient_add(vc, NULL, arg)) == NULL)
 		return 0;
 	p->stats_cb = cb;
 	id = p->id;
