@@ -5,6 +5,8 @@
  * variants do not.  fatal() is for start-up and a broken environment only
  * (see STYLE.md); it exits 1 after logging.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,22 @@
 
 static const char *log_progname = "todod";
 static int log_debugging;
+static int log_journal;		/* stderr is journald: it adds name[pid] */
+
+/* JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected us to. */
+static int
+log_to_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *progname, int debug)
@@ -26,6 +44,7 @@ log_init(const char *progname, int debug)
 		log_progname = p != NULL ? p + 1 : progname;
 	}
 	log_debugging = debug;
+	log_journal = log_to_journal();
 }
 
 void
@@ -41,7 +60,10 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 	int saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (with_errno)
+	if (log_journal)
+		fprintf(stderr, "<%d>%s%s%s\n", pri, msg,
+		    with_errno ? ": " : "", with_errno ? strerror(saved) : "");
+	else if (with_errno)
 		fprintf(stderr, "<%d>%s[%ld]: %s: %s\n", pri, log_progname,
 		    (long)getpid(), msg, strerror(saved));
 	else
