@@ -31,7 +31,8 @@ static const struct conf_opt tv_opts[] = {
 };
 
 static const struct conf_spec tv_spec = {
-	tv_opts, 1, 1, "todo-verify", "[--socket PATH] TOKEN",
+	tv_opts, 1, 1, "todo-verify", "[--socket PATH] TOKEN|-  (- reads the "
+	"token from standard input, keeping it out of the process list)",
 	"todo-verify 0.1.0",
 };
 
@@ -151,6 +152,20 @@ out:
 	return rv;
 }
 
+/* One line from standard input, without its newline; NULL if none. */
+static const char *
+tv_read_stdin(void)
+{
+	static char line[PROTO_MAX_TOKEN + 2];
+	size_t n;
+
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return NULL;
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return line;
+}
+
 /* Token characters only (RFC 6750 b64token is narrower still). */
 static int
 tv_token_sane(const char *t)
@@ -209,7 +224,7 @@ main(int argc, char *argv[])
 	struct proto_verify_ans a;
 	enum conf_status st;
 	struct conf *c;
-	const char *why;
+	const char *why, *token;
 	char err[256];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -229,8 +244,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "todo-verify: exactly one TOKEN expected\n");
 		return CONF_EXIT_USAGE;
 	}
+	token = conf_positional(c, 0);
+	if (strcmp(token, "-") == 0 && (token = tv_read_stdin()) == NULL) {
+		fprintf(stderr, "todo-verify: cannot read a token from "
+		    "standard input\n");
+		return CONF_EXIT_USAGE;
+	}
 	memset(&a, 0, sizeof(a));
-	if (!tv_token_sane(conf_positional(c, 0))) {
+	if (!tv_token_sane(token)) {
 		/* What todod refuses before asking: never a JWS. */
 		a.outcome = VERIFY_DENIED;
 		a.reason = REASON_MALFORMED;
@@ -238,8 +259,7 @@ main(int argc, char *argv[])
 		conf_free(c);
 		return 1;
 	}
-	if (tv_ask(conf_str(c, "socket"), conf_positional(c, 0), &a,
-	    &why) == -1) {
+	if (tv_ask(conf_str(c, "socket"), token, &a, &why) == -1) {
 		printf("{\"outcome\":\"unavailable\",\"reason\":\"unavailable\","
 		    "\"detail\":\"verifierd not reachable: %s\"}\n", why);
 		return 2;

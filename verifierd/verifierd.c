@@ -46,12 +46,12 @@
 #define URL_MAX		512
 
 static const struct conf_opt verifierd_opts[] = {
-	{ "socket", 's', CONF_STR, 0, 0, NULL, NULL, 1, "PATH",
-	  "Unix socket to serve todod workers on" },
-	{ "domain", 'D', CONF_STR, 0, 0, NULL, "AUTH0_DOMAIN", 1, "HOST[:PORT]",
-	  "IdP tenant domain; issuer is https://DOMAIN/" },
-	{ "audience", 'a', CONF_STR, 0, 0, NULL, "AUTH0_API_AUDIENCE", 1, "AUD",
-	  "API audience that access tokens must carry" },
+	{ "socket", 's', CONF_STR, 0, 0, "/run/todo-verifierd/verifier.sock",
+	  NULL, 0, "PATH", "Unix socket to serve todod workers on" },
+	{ "domain", 'D', CONF_STR, 0, 0, NULL, "AUTH0_DOMAIN", 0, "HOST[:PORT]",
+	  "IdP tenant domain; issuer is https://DOMAIN/ (required)" },
+	{ "audience", 'a', CONF_STR, 0, 0, NULL, "AUTH0_API_AUDIENCE", 0, "AUD",
+	  "API audience that access tokens must carry (required)" },
 	{ "ca-file", 0, CONF_STR, 0, 0, NULL, NULL, 0, "PEM",
 	  "trust this CA for the IdP instead of the system store" },
 	{ "state-dir", 0, CONF_STR, 0, 0, "/var/lib/todo-verifierd", NULL, 0,
@@ -208,6 +208,18 @@ settings_build(const struct conf *c, struct settings *s, char *err,
 	const char *d = conf_str(c, "domain");
 
 	memset(s, 0, sizeof(*s));
+	/* A tenant not configured yet is a configuration matter: 78. */
+	if (d == NULL) {
+		snprintf(err, errlen, "no tenant domain: set --domain, the "
+		    "domain key or AUTH0_DOMAIN (e.g. in /etc/todod/auth0.env)");
+		return -1;
+	}
+	if (conf_str(c, "audience") == NULL) {
+		snprintf(err, errlen, "no API audience: set --audience, the "
+		    "audience key or AUTH0_API_AUDIENCE (e.g. in "
+		    "/etc/todod/auth0.env)");
+		return -1;
+	}
 	if (!valid_domain(d)) {
 		snprintf(err, errlen, "--domain: not HOST[:PORT]: %s", d);
 		return -1;
