@@ -5,11 +5,13 @@
 #      the integration tests (pytest, real daemons, local test IdP);
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run the unit and integration tests on that build;
-#   4. build the libFuzzer targets with clang and run each briefly.
+#   4. build the libFuzzer targets with clang and run each briefly;
+#   5. build the Debian package, install, run, upgrade and purge it, and
+#      check the systemd units (tests/packaging; root only).
 # Exits non-zero if anything fails or a sanitizer reports.
 #
 # Environment: FUZZ_SECONDS (default 20 per target), SKIP_FUZZ=1,
-# SKIP_SAN=1 (for quick local runs only; CI runs everything).
+# SKIP_SAN=1, SKIP_PKG=1 (for quick local runs only; CI runs everything).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +19,7 @@ cd "$top"
 . tests/deps.sh
 # shellcheck disable=SC2086
 todod_install $TODOD_BUILD_DEPS $TODOD_TEST_DEPS
+[ "${SKIP_PKG:-0}" = 1 ] || todod_install $TODOD_PKG_DEPS
 
 PY=/usr/bin/python3
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
@@ -84,5 +87,9 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 		echo "$name: $(grep -E '^stat::number_of_executed_units' "$log")"
 		rm -rf "$work" "$log"
 	done
+fi
+if [ "${SKIP_PKG:-0}" != 1 ]; then
+	step "packaging: build, install, run, upgrade, purge; unit checks"
+	$PY -m pytest -q -p no:cacheprovider tests/packaging
 fi
 step "all tests passed"

@@ -11,7 +11,7 @@ TODOD_TEST_DEPS="python3 python3-pytest python3-requests python3-jwt
 python3-cryptography python3-msgpack curl openssl ca-certificates clang
 libclang-rt-14-dev util-linux procps"
 TODOD_BENCH_DEPS="wrk nginx-light"
-TODOD_PKG_DEPS="debhelper dpkg-dev fakeroot lintian systemd"
+TODOD_PKG_DEPS="debhelper dpkg-dev fakeroot lintian systemd man-db"
 
 todod_missing() {
 	missing=""
