@@ -206,6 +206,13 @@ prov_fetched_cb(const struct fetch_result *r, void *arg)
 		prov_finish(fl, PROV_UNAVAILABLE, 0, NULL, PROV_RETRY_DEFAULT);
 		return;
 	}
+	/* The IdP itself refuses the token: it has no user for us. */
+	if (r->ok && (r->status == 401 || r->status == 403)) {
+		log_warnx("provision: userinfo refused the token status=%ld",
+		    r->status);
+		prov_finish(fl, PROV_NO_EMAIL, 0, NULL, 0);
+		return;
+	}
 	retry = prov_retry(r->retry_after);
 	if (r->ok && r->status == 429) {
 		p->blocked_until = time(NULL) + retry;
