@@ -180,10 +180,10 @@ def test_socket_activation_starts_todod(run):
     assert s["readyz"][0] == 200, s
 
 
-@pytest.mark.xfail(reason="todod's workers accept the connections queued "
-                   "during socket activation before their verifierd "
-                   "connection is up, and answer them 503", strict=False)
 def test_first_request_after_socket_activation_is_served(run):
+    """The connection that activates todod is served, not answered 503
+    (workers connect to verifierd before serving; requests queue behind
+    the HELLO while the connection is made)."""
     s = ok(run, "socket_activation")
     assert s["first"][0] == 200, s["first"]
 
