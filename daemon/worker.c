@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -48,6 +49,8 @@ struct hconn {
 	struct bufferevent	*bev;
 	time_t			 active;	/* accept or last reply */
 	int			 busy;		/* requests being handled */
+	int			 reading;	/* a request is arriving */
+	struct evbuffer_cb_entry *input_cb;
 };
 
 TAILQ_HEAD(hconn_list, hconn);
@@ -113,6 +116,9 @@ hconn_remove(struct worker *w, struct hconn *hc)
 		}
 	TAILQ_REMOVE(&w->conns, hc, lru);
 	w->nconns--;
+	if (hc->input_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev),
+		    hc->input_cb);
 	bufferevent_decref(hc->bev);
 	free(hc);
 }
@@ -159,6 +165,20 @@ worker_make_room(struct worker *w)
 		}
 }
 
+/*
+ * Bytes arrived on the connection: a request is on its way (evhttp tells
+ * us only once it is whole).  A stopping worker must not cut it off.
+ */
+static void
+worker_input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct hconn *hc = arg;
+
+	if (info->n_added > 0)
+		hc->reading = 1;
+}
+
 static struct bufferevent *
 worker_bev_cb(struct event_base *base, void *arg)
 {
@@ -171,6 +191,8 @@ worker_bev_cb(struct event_base *base, void *arg)
 	if (bev == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
 		return bev;	/* untracked, but served */
 	bufferevent_incref(bev);
+	hc->input_cb = evbuffer_add_cb(bufferevent_get_input(bev),
+	    worker_input_cb, hc);
 	hc->bev = bev;
 	hc->active = mono_now();
 	b = hconn_bucket(w, bev);
@@ -196,6 +218,8 @@ worker_busy_cb(struct evhttp_request *req, int delta, void *arg)
 	hc->busy += delta;
 	if (hc->busy < 0)
 		hc->busy = 0;
+	if (delta > 0)
+		hc->reading = 0;	/* the request is whole now */
 	hc->active = mono_now();
 	TAILQ_REMOVE(&w->conns, hc, lru);
 	TAILQ_INSERT_TAIL(&w->conns, hc, lru);
@@ -220,7 +244,7 @@ worker_police(struct worker *w, time_t now)
 		next = TAILQ_NEXT(hc, lru);
 		if (hconn_gone(hc))
 			hconn_remove(w, hc);
-		else if (hc->busy == 0 && (w->stopping ||
+		else if (hc->busy == 0 && ((w->stopping && !hc->reading) ||
 		    now - hc->active >= w->conf->header_timeout))
 			hconn_kick(hc);
 	}
@@ -295,9 +319,11 @@ worker_setup_http(struct worker *w, const int *fds, size_t nfds)
 	evhttp_set_max_body_size(w->http, w->conf->max_body);
 	evhttp_set_max_headers_size(w->http, w->conf->max_headers);
 	evhttp_set_timeout(w->http, w->conf->header_timeout);
+	/* Every method libevent knows reaches us, for DRF's 405 and Allow. */
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT);
 	evhttp_set_bevcb(w->http, worker_bev_cb, w);
 	evhttp_set_gencb(w->http, http_todo_cb, &w->ctx);
 	if ((w->bound = calloc(nfds, sizeof(*w->bound))) == NULL)
