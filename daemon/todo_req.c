@@ -18,13 +18,13 @@
  * - nothing recurses on input: JSON depth is bounded before jansson runs.
  *
  * Matched: field messages and their order, CharField's str() of numbers
- * and str.strip(), Django's parse_date() (so "2026-1-5" and a trailing
- * "\n" are accepted and normalised), QueryDict rules ('&' separates, '+'
+ * and str.strip(), QueryDict rules ('&' separates, '+'
  * is space, last value wins, empty form date = absent), DRF's media
  * type matching and 415 text (the header decoded as latin-1, as WSGI
  * does), an empty body parsing as no data, Python's int() for limit and
  * offset, the UnicodeDecodeError text for a non-UTF-8 JSON body (and the
  * silent drop of a sequence cut short at its end).
+ * Stricter than DRF, on purpose: dates must be exactly YYYY-MM-DD.
  * Approximated, on purpose: other JSON syntax errors carry jansson's text;
  * integers beyond 64 bits, floats beyond double range, lone surrogate
  * escapes and "\u0000" in keys are parse errors (Python accepts them);
@@ -561,9 +561,9 @@ read_digits(const char *s, size_t n, size_t *i, int min, int max, int *v)
 }
 
 /*
- * Django 3.0's parse_date(): re.match(r"\d{4}-\d{1,2}-\d{1,2}$") - so one
- * digit months and days and a single trailing newline pass - then
- * datetime.date(), which refuses a day that does not exist.
+ * Strictly YYYY-MM-DD, as the contract says, and a day that exists.
+ * (Django's parse_date() would also take one-digit months and days and a
+ * trailing newline; clients of the seed send ISO dates.)
  */
 static int
 parse_date(const char *s, size_t n, char out[11])
@@ -571,11 +571,9 @@ parse_date(const char *s, size_t n, char out[11])
 	size_t i = 0;
 	int y, m, d;
 
-	if (n > 0 && s[n - 1] == '\n')
-		n--;
 	if (!read_digits(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' ||
-	    !read_digits(s, n, &i, 1, 2, &m) || i >= n || s[i++] != '-' ||
-	    !read_digits(s, n, &i, 1, 2, &d) || i != n || !date_exists(y, m, d))
+	    !read_digits(s, n, &i, 2, 2, &m) || i >= n || s[i++] != '-' ||
+	    !read_digits(s, n, &i, 2, 2, &d) || i != n || !date_exists(y, m, d))
 		return 0;
 	format_date(out, y, m, d);
 	return 1;
