@@ -103,6 +103,8 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
 		evbuffer_add(out, json, strlen(json));
 	}
 	evhttp_add_header(h, "Vary", "Accept, Authorization");
+	if (ctx->stopping)
+		evhttp_add_header(h, "Connection", "close");
 	/* Before sending: evhttp may free req as part of the reply. */
 	if (ctx->busy_cb != NULL)
 		ctx->busy_cb(req, -1, ctx->busy_arg);

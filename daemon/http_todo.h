@@ -24,6 +24,7 @@ struct http_ctx {
 	struct met_shared	*shared;	/* all workers' counters */
 	struct met_slot		*met;		/* this worker's */
 	int			 access_log;
+	int			 stopping;	/* answers close their connection */
 	/* The request being answered now (one thread, one at a time). */
 	uint64_t		 cur_start;	/* usec, monotonic */
 	enum met_route		 cur_route;

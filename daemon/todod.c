@@ -577,6 +577,22 @@ signal_all(struct master *m, int sig, int only_old)
 			kill(m->procs[i].pid, sig);
 }
 
+/*
+ * After a reload: the old generation drains (SIGUSR2, lingering on quiet
+ * connections); a worker not yet serving has no handler for SIGUSR2, so
+ * it simply gets SIGTERM.
+ */
+static void
+retire_old(struct master *m)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * MAX_WORKERS; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].gen != m->gen)
+			kill(m->procs[i].pid, m->procs[i].ready ? SIGUSR2 :
+			    SIGTERM);
+}
+
 static size_t
 count_alive(const struct master *m)
 {
@@ -728,7 +744,7 @@ reload(struct master *m)
 	}
 	m->gen++;
 	spawn_missing(m);
-	signal_all(m, SIGTERM, 1);
+	retire_old(m);
 	log_info("reload: new workers started gen=%u", m->gen);
 out:
 	notify_send("READY=1");

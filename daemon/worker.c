@@ -9,8 +9,10 @@
  *   every slot loses its oldest slot to each real client);
  * - a connection idle or still sending its request header_timeout
  *   seconds after its last reply (or its accept) is closed;
- * - SIGTERM: stop accepting, close idle connections, let requests in
- *   flight finish (at most 10 s), exit 0.
+ * - SIGTERM (SIGUSR2 when retired by a reload): stop accepting, answer
+ *   what is in flight or arriving with "Connection: close", close idle
+ *   connections (on SIGUSR2 only once quiet), exit 0 when none is left
+ *   (at most 10 s).
  * Connections are tracked by their bufferevent, created here through
  * evhttp_set_bevcb() and held by one extra reference until evhttp has
  * let go of it, so the pointer can be checked safely.
@@ -41,6 +43,15 @@
 
 #define WORKER_TICK_MS		250
 #define WORKER_DRAIN_SECS	10
+/*
+ * A worker retired by a reload closes a connection only once it has been
+ * quiet this long (seconds, so at least one whole second): closing one
+ * the instant it goes idle races the client's next request, which would
+ * be lost although the service goes on.  Busy connections are told
+ * "Connection: close" with their next answer.  On SIGTERM the service
+ * ends, and idle connections are closed at once.
+ */
+#define WORKER_STOP_IDLE	2
 #define HCONN_BUCKETS		1024
 
 struct hconn {
@@ -70,6 +81,7 @@ struct worker {
 	struct hconn		*buckets[HCONN_BUCKETS];
 	long			 nconns;
 	int			 stopping;
+	int			 linger;	/* close only quiet connections */
 	time_t			 stop_deadline;
 	int			 exit_code;
 	time_t			 last_checkpoint;
@@ -244,20 +256,23 @@ worker_police(struct worker *w, time_t now)
 		next = TAILQ_NEXT(hc, lru);
 		if (hconn_gone(hc))
 			hconn_remove(w, hc);
-		else if (hc->busy == 0 && ((w->stopping && !hc->reading) ||
+		else if (hc->busy == 0 && ((w->stopping && !hc->reading &&
+		    (!w->linger || now - hc->active >= WORKER_STOP_IDLE)) ||
 		    now - hc->active >= w->conf->header_timeout))
 			hconn_kick(hc);
 	}
 }
 
 static void
-worker_stop(struct worker *w, int code)
+worker_stop(struct worker *w, int code, int linger)
 {
 	size_t i;
 
 	if (w->stopping)
 		return;
 	w->stopping = 1;
+	w->linger = linger;
+	w->ctx.stopping = 1;
 	w->exit_code = code;
 	w->stop_deadline = mono_now() + WORKER_DRAIN_SECS;
 	for (i = 0; i < w->nbound; i++)
@@ -274,11 +289,11 @@ worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (getppid() != w->master && !w->stopping) {
 		log_warnx("worker: master is gone, stopping");
-		worker_stop(w, 0);
+		worker_stop(w, 0, 0);
 	}
 	if (tdb_needs_recovery(w->db) && !w->stopping) {
 		log_warnx("worker: database needs recovery, stopping");
-		worker_stop(w, 3);
+		worker_stop(w, 3, 0);
 	}
 	worker_police(w, now);
 	if (w->stopping && ((TAILQ_EMPTY(&w->conns) &&
@@ -299,7 +314,8 @@ worker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct worker *w = arg;
 
 	log_debug("worker: signal %d, draining", (int)sig);
-	worker_stop(w, 0);
+	/* SIGUSR2: retired by a reload, the service goes on: linger. */
+	worker_stop(w, 0, sig == SIGUSR2);
 }
 
 static void
@@ -417,6 +433,8 @@ worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
 	worker_add_event(&w, evsignal_new(w.base, SIGTERM, worker_signal_cb,
 	    &w), NULL);
 	worker_add_event(&w, evsignal_new(w.base, SIGINT, worker_signal_cb,
+	    &w), NULL);
+	worker_add_event(&w, evsignal_new(w.base, SIGUSR2, worker_signal_cb,
 	    &w), NULL);
 	worker_add_event(&w, event_new(w.base, -1, EV_PERSIST, worker_tick_cb,
 	    &w), &tick);
