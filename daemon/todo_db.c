@@ -31,7 +31,6 @@
  *     todo flushes that log record too, so an id is durable before any
  *     client can see it.  Ids lost to aborted creates leave gaps.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -40,13 +39,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bdb.h"
 #include "log.h"
 #include "todo_db.h"
 
@@ -54,8 +53,6 @@
 #define TDB_META_FILE "meta.db"
 #define TDB_SEQ_KEY "todo_id"
 #define TDB_REGISTRY "__db.register"
-#define TDB_FILE_MODE 0600
-#define TDB_DIR_MODE 0700
 #define TDB_RETRIES 16
 #define TDB_THREADS 64 /* master + workers + respawns */
 #define TDB_CACHE (8U * 1024 * 1024)
@@ -79,8 +76,6 @@ struct tdb {
 	DB_SEQUENCE *seq;
 	int broken; /* DB_RUNRECOVERY seen */
 };
-
-typedef int (*tdb_txn_fn)(struct tdb *, DB_TXN *, void *);
 
 struct tdb_put_arg {
 	uint64_t user;
@@ -113,62 +108,11 @@ struct tdb_list_arg {
 	size_t cap;
 };
 
-/*
- * Detail messages from Berkeley DB's error callback (and from checks in
- * this file) since the operation began, added to the one log line of the
- * failure that produced them.  Static is fine: one thread per process
- * uses this module.
- */
-static char tdb_detail[512];
-
-/* Berkeley DB may explain one failure in several messages: keep them all. */
-static void
-tdb_detail_add(const char *msg)
-{
-	size_t len = strlen(tdb_detail);
-
-	snprintf(tdb_detail + len, sizeof(tdb_detail) - len, "%s%s",
-	    len > 0 ? "; " : "", msg);
-}
-
-static void
-tdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
-{
-	tdb_detail_add(msg);
-}
-
 /* failchk reports the processes whose locks and transactions it freed. */
 static void
 tdb_msgcall(const DB_ENV *env, const char *msg)
 {
 	log_info("tdb: %s", msg);
-}
-
-static void __attribute__((format(printf, 1, 2)))
-tdb_note(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tdb_detail_add(msg);
-}
-
-/* Returns "db_strerror (detail)" and forgets the detail. */
-static const char *
-tdb_why(int ret)
-{
-	static char buf[768];
-
-	if (tdb_detail[0] != '\0')
-		snprintf(
-		    buf, sizeof(buf), "%s (%s)", db_strerror(ret), tdb_detail);
-	else
-		snprintf(buf, sizeof(buf), "%s", db_strerror(ret));
-	tdb_detail[0] = '\0';
-	return (buf);
 }
 
 /*
@@ -230,155 +174,18 @@ tdb_env_new(DB_ENV **envp)
 	DB_ENV *env;
 	int ret;
 
-	*envp = NULL;
 	tdb_pid = getpid();
-	if ((ret = db_env_create(&env, 0)) != 0)
+	if ((ret = bdb_env_new(envp, TDB_CACHE)) != 0)
 		return (ret);
-	env->set_errcall(env, tdb_errcall);
+	env = *envp;
 	env->set_msgcall(env, tdb_msgcall);
 	if ((ret = env->set_thread_count(env, TDB_THREADS)) != 0 ||
 	    (ret = env->set_thread_id(env, tdb_thread_id)) != 0 ||
-	    (ret = env->set_isalive(env, tdb_is_alive)) != 0 ||
-	    (ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-	    (ret = env->set_cachesize(env, 0, TDB_CACHE, 1)) != 0 ||
-	    (ret = env->set_lg_filemode(env, TDB_FILE_MODE)) != 0)
-		goto fail;
-	*envp = env;
-	return (0);
-fail:
-	(void)env->close(env, 0);
+	    (ret = env->set_isalive(env, tdb_is_alive)) != 0) {
+		(void)env->close(env, 0);
+		*envp = NULL;
+	}
 	return (ret);
-}
-
-/*
- * DB_REGISTER creates __db.register with a fixed 0660 that only the umask
- * narrows, so the umask is 077 while the environment opens.  The umask is
- * process-wide: callers open the environment before starting threads.
- */
-static int
-tdb_env_open(DB_ENV *env, const char *dir, u_int32_t flags)
-{
-	mode_t omask;
-	int ret;
-
-	omask = umask(077);
-	ret = env->open(env, dir, flags, TDB_FILE_MODE);
-	umask(omask);
-	if (ret == 0)
-		ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
-	return (ret);
-}
-
-static int
-tdb_db_open(DB_ENV *env, DB **dbp, const char *file, u_int32_t flags)
-{
-	DB *db;
-	int ret;
-
-	*dbp = NULL;
-	if ((ret = db_create(&db, env, 0)) != 0)
-		return (ret);
-	if ((ret = db->open(db, NULL, file, NULL, DB_BTREE,
-		 flags | DB_AUTO_COMMIT, TDB_FILE_MODE)) != 0) {
-		tdb_note("%s: %s", file, db_strerror(ret));
-		(void)db->close(db, 0);
-		return (ret);
-	}
-	*dbp = db;
-	return (0);
-}
-
-/*
- * No id cache: each get runs its own short transaction on the sequence
- * record, so ids rise in allocation order across all workers and a worker
- * restart loses none.  Not in the caller's transaction, which would hold
- * the sequence record locked across an fsync and serialise every create.
- */
-static int
-tdb_seq_open(struct tdb *t, DB_TXN *txn, u_int32_t flags)
-{
-	DB_SEQUENCE *seq;
-	DBT key;
-	int ret;
-
-	if ((ret = db_sequence_create(&seq, t->meta, 0)) != 0)
-		return (ret);
-	memset(&key, 0, sizeof(key));
-	key.data = (void *)TDB_SEQ_KEY;
-	key.size = sizeof(TDB_SEQ_KEY) - 1;
-	if ((ret = seq->initial_value(seq, 1)) != 0 ||
-	    (ret = seq->set_range(seq, 1, INT64_MAX)) != 0 ||
-	    (ret = seq->open(seq, txn, &key, flags)) != 0) {
-		(void)seq->close(seq, 0);
-		return (ret);
-	}
-	t->seq = seq;
-	return (0);
-}
-
-/* Creates the sequence inside a transaction, as DB_SEQUENCE requires. */
-static int
-tdb_seq_create(struct tdb *t)
-{
-	DB_TXN *txn;
-	int ret;
-
-	if ((ret = t->env->txn_begin(t->env, NULL, &txn, 0)) != 0)
-		return (ret);
-	if ((ret = tdb_seq_open(t, txn, DB_CREATE)) != 0) {
-		(void)txn->abort(txn);
-		return (ret);
-	}
-	return (txn->commit(txn, 0));
-}
-
-/* Closes whatever is open; returns the first error. */
-static int
-tdb_handles_close(struct tdb *t)
-{
-	int ret = 0, t_ret;
-
-	if (t->seq != NULL && (t_ret = t->seq->close(t->seq, 0)) != 0)
-		ret = t_ret;
-	if (t->todos != NULL && (t_ret = t->todos->close(t->todos, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	if (t->meta != NULL && (t_ret = t->meta->close(t->meta, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	if (t->env != NULL && (t_ret = t->env->close(t->env, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	t->seq = NULL;
-	t->todos = t->meta = NULL;
-	t->env = NULL;
-	return (ret);
-}
-
-/* Creates dir 0700 if missing, and narrows an existing one to 0700. */
-static int
-tdb_dir_ensure(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, TDB_DIR_MODE) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	if (stat(dir, &st) == -1) {
-		snprintf(err, errlen, "stat %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
-		return (-1);
-	}
-	if ((st.st_mode & 07777) != TDB_DIR_MODE &&
-	    chmod(dir, TDB_DIR_MODE) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	return (0);
 }
 
 /*
@@ -419,8 +226,8 @@ tdb_prepare(const char *dir, char *err, size_t errlen)
 	int ret;
 
 	memset(&t, 0, sizeof(t));
-	tdb_detail[0] = '\0';
-	if (tdb_dir_ensure(dir, err, errlen) == -1 ||
+	bdb_detail_reset();
+	if (bdb_mkdir(dir, 1, err, errlen) == -1 ||
 	    tdb_registry_reset(dir, err, errlen) == -1)
 		return (-1);
 	what = "db_env_create";
@@ -428,24 +235,24 @@ tdb_prepare(const char *dir, char *err, size_t errlen)
 		goto fail;
 	what = "recovery";
 	flags = TDB_ENV_FLAGS | DB_CREATE | DB_RECOVER;
-	if ((ret = tdb_env_open(t.env, dir, flags)) != 0)
+	if ((ret = bdb_env_open(t.env, dir, flags)) != 0)
 		goto fail;
 	what = "create databases";
-	ret = tdb_db_open(t.env, &t.todos, TDB_TODOS_FILE, DB_CREATE);
+	ret = bdb_db_open(t.env, &t.todos, TDB_TODOS_FILE, DB_CREATE);
 	if (ret == 0)
-		ret = tdb_db_open(t.env, &t.meta, TDB_META_FILE, DB_CREATE);
+		ret = bdb_db_open(t.env, &t.meta, TDB_META_FILE, DB_CREATE);
 	if (ret != 0)
 		goto fail;
 	what = "create sequence";
-	if ((ret = tdb_seq_create(&t)) != 0)
+	if ((ret = bdb_seq_create(t.env, t.meta, TDB_SEQ_KEY, &t.seq)) != 0)
 		goto fail;
 	what = "close";
-	if ((ret = tdb_handles_close(&t)) != 0)
+	if ((ret = bdb_close_all(&t.seq, &t.todos, &t.meta, &t.env)) != 0)
 		goto fail;
 	return (0);
 fail:
-	snprintf(err, errlen, "%s: %s: %s", dir, what, tdb_why(ret));
-	(void)tdb_handles_close(&t);
+	snprintf(err, errlen, "%s: %s: %s", dir, what, bdb_why(ret));
+	(void)bdb_close_all(&t.seq, &t.todos, &t.meta, &t.env);
 	return (-1);
 }
 
@@ -469,24 +276,24 @@ tdb_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return (NULL);
 	}
-	tdb_detail[0] = '\0';
+	bdb_detail_reset();
 	what = "db_env_create";
 	if ((ret = tdb_env_new(&t->env)) != 0)
 		goto fail;
 	what = "open environment";
-	if ((ret = tdb_env_open(t->env, dir, TDB_ENV_FLAGS | DB_FAILCHK)) != 0)
+	if ((ret = bdb_env_open(t->env, dir, TDB_ENV_FLAGS | DB_FAILCHK)) != 0)
 		goto fail;
 	what = "open databases";
-	if ((ret = tdb_db_open(t->env, &t->todos, TDB_TODOS_FILE, 0)) != 0 ||
-	    (ret = tdb_db_open(t->env, &t->meta, TDB_META_FILE, 0)) != 0)
+	if ((ret = bdb_db_open(t->env, &t->todos, TDB_TODOS_FILE, 0)) != 0 ||
+	    (ret = bdb_db_open(t->env, &t->meta, TDB_META_FILE, 0)) != 0)
 		goto fail;
 	what = "open sequence";
-	if ((ret = tdb_seq_open(t, NULL, 0)) != 0)
+	if ((ret = bdb_seq_open(t->meta, NULL, TDB_SEQ_KEY, 0, &t->seq)) != 0)
 		goto fail;
 	return (t);
 fail:
-	snprintf(err, errlen, "%s: %s: %s", dir, what, tdb_why(ret));
-	(void)tdb_handles_close(t);
+	snprintf(err, errlen, "%s: %s: %s", dir, what, bdb_why(ret));
+	(void)bdb_close_all(&t->seq, &t->todos, &t->meta, &t->env);
 	free(t);
 	return (NULL);
 }
@@ -498,8 +305,8 @@ tdb_close(struct tdb *t)
 
 	if (t == NULL)
 		return;
-	if ((ret = tdb_handles_close(t)) != 0)
-		log_warnx("tdb: close: %s", tdb_why(ret));
+	if ((ret = bdb_close_all(&t->seq, &t->todos, &t->meta, &t->env)) != 0)
+		log_warnx("tdb: close: %s", bdb_why(ret));
 	free(t);
 }
 
@@ -514,18 +321,18 @@ tdb_failchk_run(const char *dir)
 	const char *what;
 	int ret;
 
-	tdb_detail[0] = '\0';
+	bdb_detail_reset();
 	what = "db_env_create";
 	if ((ret = tdb_env_new(&env)) != 0)
 		goto out;
 	what = "open environment";
-	if ((ret = tdb_env_open(env, dir, TDB_ENV_FLAGS | DB_FAILCHK)) != 0)
+	if ((ret = bdb_env_open(env, dir, TDB_ENV_FLAGS | DB_FAILCHK)) != 0)
 		goto out;
 	what = "failchk";
 	ret = env->failchk(env, 0);
 out:
 	if (ret != 0)
-		log_warnx("tdb: %s: %s: %s", dir, what, tdb_why(ret));
+		log_warnx("tdb: %s: %s: %s", dir, what, bdb_why(ret));
 	if (env != NULL)
 		(void)env->close(env, 0);
 	if (ret == 0)
@@ -624,12 +431,12 @@ tdb_checkpoint(struct tdb *t)
 {
 	int ret;
 
-	tdb_detail[0] = '\0';
+	bdb_detail_reset();
 	if ((ret = t->env->txn_checkpoint(t->env, 0, 0, 0)) == 0)
 		return (0);
 	if (ret == DB_RUNRECOVERY)
 		t->broken = 1;
-	log_warnx("tdb: checkpoint: %s", tdb_why(ret));
+	log_warnx("tdb: checkpoint: %s", bdb_why(ret));
 	return (-1);
 }
 
@@ -735,34 +542,17 @@ tdb_rec_decode(const DBT *rec, uint64_t user, uint64_t id, struct todo *out)
 	return (tdb_todo_fill(
 	    out, user, id, date, (const char *)p + TDB_REC_HDR, len));
 bad:
-	tdb_note("malformed record (%u bytes)", (unsigned)rec->size);
+	bdb_note("malformed record (%u bytes)", (unsigned)rec->size);
 	return (EINVAL);
 }
 
-/*
- * Runs fn in a transaction, retrying deadlocks.  fn must start from
- * scratch on every call: nothing it did survives an abort.
- */
+/* Runs fn(t, txn, arg) in a transaction; remembers DB_RUNRECOVERY. */
 static int
-tdb_txn_run(struct tdb *t, const char *what, tdb_txn_fn fn, void *arg)
+tdb_txn_run(struct tdb *t, const char *what, bdb_txn_fn fn, void *arg)
 {
-	DB_TXN *txn;
-	int attempt, ret;
+	int ret;
 
-	tdb_detail[0] = '\0';
-	for (attempt = 1;; attempt++) {
-		if ((ret = t->env->txn_begin(t->env, NULL, &txn, 0)) != 0)
-			break;
-		if ((ret = fn(t, txn, arg)) == 0) {
-			ret = txn->commit(txn, 0);
-			break;
-		}
-		(void)txn->abort(txn);
-		if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-		    attempt == TDB_RETRIES)
-			break;
-		log_debug("tdb: %s: deadlock, retry %d", what, attempt);
-	}
+	ret = bdb_txn_run(t->env, TDB_RETRIES, what, fn, t, arg);
 	if (ret == DB_RUNRECOVERY)
 		t->broken = 1;
 	return (ret);
@@ -777,7 +567,7 @@ tdb_status_of(int ret, const char *what, uint64_t user, uint64_t id)
 	if (ret == DB_NOTFOUND)
 		return (TDB_NOTFOUND);
 	log_warnx("tdb: %s user=%llu id=%llu: %s", what,
-	    (unsigned long long)user, (unsigned long long)id, tdb_why(ret));
+	    (unsigned long long)user, (unsigned long long)id, bdb_why(ret));
 	return (TDB_ERROR);
 }
 
@@ -787,19 +577,26 @@ tdb_args_ok(const char *title, size_t title_len, const char *date)
 	if (title == NULL && title_len != 0)
 		return (0);
 	if (title_len > TDB_TITLE_MAX) {
-		tdb_note("title of %zu bytes", title_len);
+		bdb_note("title of %zu bytes", title_len);
 		return (0);
 	}
 	if (date != NULL && !tdb_date_ok(date)) {
-		tdb_note("date is not YYYY-MM-DD");
+		bdb_note("date is not YYYY-MM-DD");
 		return (0);
 	}
 	return (1);
 }
 
+/*
+ * The id comes from its own short transaction on the sequence record, so
+ * that ids rise in allocation order across all workers.  Not from txn,
+ * which would hold the record locked across an fsync and serialise every
+ * create.
+ */
 static int
-tdb_create_txn(struct tdb *t, DB_TXN *txn, void *arg)
+tdb_create_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct tdb *t = ctx;
 	struct tdb_put_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
 	db_seq_t v;
@@ -838,16 +635,16 @@ tdb_create(struct tdb *t, uint64_t user, const char *title, size_t title_len,
 	memset(out, 0, sizeof(*out));
 	memset(&a, 0, sizeof(a));
 	a.user = user;
-	tdb_detail[0] = '\0';
+	bdb_detail_reset();
 	if (title == NULL || date == NULL) {
-		tdb_note("title and date are required");
+		bdb_note("title and date are required");
 		ret = EINVAL;
 	} else if (!tdb_args_ok(title, title_len, date))
 		ret = EINVAL;
 	else
 		ret = tdb_create_prepare(&a, title, title_len, date, out);
 	if (ret == 0)
-		ret = tdb_txn_run(t, "create", tdb_create_txn, &a);
+		ret = tdb_txn_run(t, "tdb: create", tdb_create_txn, &a);
 	free(a.rec.data);
 	if (ret == 0)
 		out->id = a.id;
@@ -857,8 +654,9 @@ tdb_create(struct tdb *t, uint64_t user, const char *title, size_t title_len,
 }
 
 static int
-tdb_get_txn(struct tdb *t, DB_TXN *txn, void *arg)
+tdb_get_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct tdb *t = ctx;
 	struct tdb_get_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
 	DBT key, data;
@@ -884,15 +682,16 @@ tdb_get(struct tdb *t, uint64_t user, uint64_t id, struct todo *out)
 	a.user = user;
 	a.id = id;
 	a.out = out;
-	if ((ret = tdb_txn_run(t, "get", tdb_get_txn, &a)) != 0)
+	if ((ret = tdb_txn_run(t, "tdb: get", tdb_get_txn, &a)) != 0)
 		tdb_todo_clear(out);
 	return (tdb_status_of(ret, "get", user, id));
 }
 
 /* Read-modify-write under a write lock taken by the read (DB_RMW). */
 static int
-tdb_update_txn(struct tdb *t, DB_TXN *txn, void *arg)
+tdb_update_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct tdb *t = ctx;
 	struct tdb_update_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
 	struct todo cur;
@@ -938,19 +737,20 @@ tdb_update(struct tdb *t, uint64_t user, uint64_t id, const char *title,
 	a.title_len = title_len;
 	a.date = date;
 	a.out = out;
-	tdb_detail[0] = '\0';
+	bdb_detail_reset();
 	if (!tdb_args_ok(title, title != NULL ? title_len : 0, date))
 		ret = EINVAL;
 	else
-		ret = tdb_txn_run(t, "update", tdb_update_txn, &a);
+		ret = tdb_txn_run(t, "tdb: update", tdb_update_txn, &a);
 	if (ret != 0)
 		tdb_todo_clear(out);
 	return (tdb_status_of(ret, "update", user, id));
 }
 
 static int
-tdb_delete_txn(struct tdb *t, DB_TXN *txn, void *arg)
+tdb_delete_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct tdb *t = ctx;
 	const uint64_t *ui = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
 	DBT key;
@@ -965,7 +765,7 @@ tdb_delete(struct tdb *t, uint64_t user, uint64_t id)
 	uint64_t ui[2] = {user, id};
 	int ret;
 
-	ret = tdb_txn_run(t, "delete", tdb_delete_txn, ui);
+	ret = tdb_txn_run(t, "tdb: delete", tdb_delete_txn, ui);
 	return (tdb_status_of(ret, "delete", user, id));
 }
 
@@ -1014,8 +814,9 @@ tdb_list_take(DBC *c, struct tdb_list_arg *a, DBT *key)
  * zero-length partial read so their titles are never copied.
  */
 static int
-tdb_list_txn(struct tdb *t, DB_TXN *txn, void *arg)
+tdb_list_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct tdb *t = ctx;
 	struct tdb_list_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
 	DBT key, skip;
@@ -1057,7 +858,7 @@ tdb_list(struct tdb *t, uint64_t user, uint64_t offset, uint64_t limit,
 	*out = NULL;
 	*n = 0;
 	*total = 0;
-	if ((ret = tdb_txn_run(t, "list", tdb_list_txn, &a)) != 0) {
+	if ((ret = tdb_txn_run(t, "tdb: list", tdb_list_txn, &a)) != 0) {
 		tdb_list_free(a.v, a.n);
 		return (tdb_status_of(ret, "list", user, 0));
 	}

@@ -23,16 +23,13 @@
  *     so an aborted insert gives its id back and ids have no gaps.
  *   - Failures are logged once, here, and returned as -1.
  */
-#include <sys/stat.h>
-#include <sys/types.h>
-
 #include <db.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bdb.h"
 #include "log.h"
 #include "users.h"
 
@@ -40,8 +37,6 @@
 #define UDB_USERS_FILE "users.db"
 #define UDB_META_FILE "meta.db"
 #define UDB_SEQ_KEY "user_id"
-#define UDB_FILE_MODE 0600
-#define UDB_DIR_MODE 0700
 #define UDB_RETRIES 8
 #define UDB_CACHE (2U * 1024 * 1024)
 #define UDB_CKP_KBYTES 1024
@@ -71,190 +66,6 @@ struct udb_prov_arg {
 	uint64_t user;
 };
 
-/* Detail from Berkeley DB's error callback for the next log line. */
-static char udb_detail[512];
-
-/* Berkeley DB may explain one failure in several messages: keep them all. */
-static void
-udb_detail_add(const char *msg)
-{
-	size_t len = strlen(udb_detail);
-
-	snprintf(udb_detail + len, sizeof(udb_detail) - len, "%s%s",
-	    len > 0 ? "; " : "", msg);
-}
-
-static void
-udb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
-{
-	udb_detail_add(msg);
-}
-
-static void
-udb_note(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	udb_detail_add(msg);
-}
-
-static const char *
-udb_why(int ret)
-{
-	static char buf[768];
-
-	if (udb_detail[0] != '\0')
-		snprintf(
-		    buf, sizeof(buf), "%s (%s)", db_strerror(ret), udb_detail);
-	else
-		snprintf(buf, sizeof(buf), "%s", db_strerror(ret));
-	udb_detail[0] = '\0';
-	return (buf);
-}
-
-/* mkdir -m 0700 unless it exists; narrow it to 0700 if narrow is set. */
-static int
-udb_mkdir(const char *dir, int narrow, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, UDB_DIR_MODE) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	if (stat(dir, &st) == -1) {
-		snprintf(err, errlen, "stat %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
-		return (-1);
-	}
-	if (narrow && (st.st_mode & 07777) != UDB_DIR_MODE &&
-	    chmod(dir, UDB_DIR_MODE) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
-		return (-1);
-	}
-	return (0);
-}
-
-static int
-udb_env_new(DB_ENV **envp)
-{
-	DB_ENV *env;
-	int ret;
-
-	*envp = NULL;
-	if ((ret = db_env_create(&env, 0)) != 0)
-		return (ret);
-	env->set_errcall(env, udb_errcall);
-	if ((ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
-	    (ret = env->set_cachesize(env, 0, UDB_CACHE, 1)) != 0 ||
-	    (ret = env->set_lg_filemode(env, UDB_FILE_MODE)) != 0)
-		goto fail;
-	*envp = env;
-	return (0);
-fail:
-	(void)env->close(env, 0);
-	return (ret);
-}
-
-/* __db.register is created 0660 & ~umask: open under umask 077. */
-static int
-udb_env_open(DB_ENV *env, const char *dir)
-{
-	mode_t omask;
-	int ret;
-
-	omask = umask(077);
-	ret = env->open(env, dir, UDB_ENV_FLAGS, UDB_FILE_MODE);
-	umask(omask);
-	if (ret == 0)
-		ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
-	return (ret);
-}
-
-static int
-udb_db_open(DB_ENV *env, DB **dbp, const char *file)
-{
-	DB *db;
-	int ret;
-
-	*dbp = NULL;
-	if ((ret = db_create(&db, env, 0)) != 0)
-		return (ret);
-	if ((ret = db->open(db, NULL, file, NULL, DB_BTREE,
-		 DB_CREATE | DB_AUTO_COMMIT, UDB_FILE_MODE)) != 0) {
-		udb_note("%s: %s", file, db_strerror(ret));
-		(void)db->close(db, 0);
-		return (ret);
-	}
-	*dbp = db;
-	return (0);
-}
-
-/*
- * No cache, so that udb_provision can take the id inside its own
- * transaction (a cached sequence refuses a transaction handle).
- */
-static int
-udb_seq_open(struct udb *u)
-{
-	DB_SEQUENCE *seq;
-	DB_TXN *txn;
-	DBT key;
-	int ret;
-
-	if ((ret = db_sequence_create(&seq, u->meta, 0)) != 0)
-		return (ret);
-	memset(&key, 0, sizeof(key));
-	key.data = (void *)UDB_SEQ_KEY;
-	key.size = sizeof(UDB_SEQ_KEY) - 1;
-	txn = NULL;
-	if ((ret = seq->initial_value(seq, 1)) != 0 ||
-	    (ret = seq->set_range(seq, 1, INT64_MAX)) != 0 ||
-	    (ret = u->env->txn_begin(u->env, NULL, &txn, 0)) != 0 ||
-	    (ret = seq->open(seq, txn, &key, DB_CREATE)) != 0)
-		goto fail;
-	ret = txn->commit(txn, 0);
-	txn = NULL;
-	if (ret != 0)
-		goto fail;
-	u->seq = seq;
-	return (0);
-fail:
-	if (txn != NULL)
-		(void)txn->abort(txn);
-	(void)seq->close(seq, 0);
-	return (ret);
-}
-
-static int
-udb_handles_close(struct udb *u)
-{
-	int ret = 0, t_ret;
-
-	if (u->seq != NULL && (t_ret = u->seq->close(u->seq, 0)) != 0)
-		ret = t_ret;
-	if (u->users != NULL && (t_ret = u->users->close(u->users, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	if (u->meta != NULL && (t_ret = u->meta->close(u->meta, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	if (u->env != NULL && (t_ret = u->env->close(u->env, 0)) != 0 &&
-	    ret == 0)
-		ret = t_ret;
-	u->seq = NULL;
-	u->users = u->meta = NULL;
-	u->env = NULL;
-	return (ret);
-}
-
 static int
 udb_dirs(
     const char *state_dir, char *dir, size_t dirlen, char *err, size_t errlen)
@@ -264,8 +75,8 @@ udb_dirs(
 		snprintf(err, errlen, "%s: path too long", state_dir);
 		return (-1);
 	}
-	if (udb_mkdir(state_dir, 0, err, errlen) == -1 ||
-	    udb_mkdir(dir, 1, err, errlen) == -1)
+	if (bdb_mkdir(state_dir, 0, err, errlen) == -1 ||
+	    bdb_mkdir(dir, 1, err, errlen) == -1)
 		return (-1);
 	return (0);
 }
@@ -284,24 +95,26 @@ udb_open(const char *state_dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return (NULL);
 	}
-	udb_detail[0] = '\0';
+	bdb_detail_reset();
 	what = "db_env_create";
-	if ((ret = udb_env_new(&u->env)) != 0)
+	if ((ret = bdb_env_new(&u->env, UDB_CACHE)) != 0)
 		goto fail;
 	what = "open environment";
-	if ((ret = udb_env_open(u->env, dir)) != 0)
+	if ((ret = bdb_env_open(u->env, dir, UDB_ENV_FLAGS)) != 0)
 		goto fail;
 	what = "open databases";
-	if ((ret = udb_db_open(u->env, &u->users, UDB_USERS_FILE)) != 0 ||
-	    (ret = udb_db_open(u->env, &u->meta, UDB_META_FILE)) != 0)
+	ret = bdb_db_open(u->env, &u->users, UDB_USERS_FILE, DB_CREATE);
+	if (ret == 0)
+		ret = bdb_db_open(u->env, &u->meta, UDB_META_FILE, DB_CREATE);
+	if (ret != 0)
 		goto fail;
 	what = "open sequence";
-	if ((ret = udb_seq_open(u)) != 0)
+	if ((ret = bdb_seq_create(u->env, u->meta, UDB_SEQ_KEY, &u->seq)) != 0)
 		goto fail;
 	return (u);
 fail:
-	snprintf(err, errlen, "%s: %s: %s", dir, what, udb_why(ret));
-	(void)udb_handles_close(u);
+	snprintf(err, errlen, "%s: %s: %s", dir, what, bdb_why(ret));
+	(void)bdb_close_all(&u->seq, &u->users, &u->meta, &u->env);
 	free(u);
 	return (NULL);
 }
@@ -313,11 +126,11 @@ udb_close(struct udb *u)
 
 	if (u == NULL)
 		return;
-	udb_detail[0] = '\0';
+	bdb_detail_reset();
 	if ((ret = u->env->txn_checkpoint(u->env, 0, 0, 0)) != 0)
-		log_warnx("udb: checkpoint: %s", udb_why(ret));
-	if ((ret = udb_handles_close(u)) != 0)
-		log_warnx("udb: close: %s", udb_why(ret));
+		log_warnx("udb: checkpoint: %s", bdb_why(ret));
+	if ((ret = bdb_close_all(&u->seq, &u->users, &u->meta, &u->env)) != 0)
+		log_warnx("udb: close: %s", bdb_why(ret));
 	free(u);
 }
 
@@ -384,11 +197,11 @@ udb_rec_decode(const DBT *rec, uint64_t *user, char *email, size_t emailcap)
 	int len;
 
 	if ((len = udb_rec_check(rec)) == -1) {
-		udb_note("malformed record (%u bytes)", (unsigned)rec->size);
+		bdb_note("malformed record (%u bytes)", (unsigned)rec->size);
 		return (EINVAL);
 	}
 	if (email != NULL && (size_t)len >= emailcap) {
-		udb_note("email of %d bytes, buffer of %zu", len, emailcap);
+		bdb_note("email of %d bytes, buffer of %zu", len, emailcap);
 		return (EINVAL);
 	}
 	*user = udb_be64_get(p + 1);
@@ -407,7 +220,7 @@ udb_lookup(struct udb *u, const char *iss, const char *sub, uint64_t *user,
 	DBT data;
 	int ret;
 
-	udb_detail[0] = '\0';
+	bdb_detail_reset();
 	if (udb_key_make(&k, iss, sub) == -1) {
 		log_warnx("udb: lookup: iss or sub empty or too long");
 		return (-1);
@@ -421,16 +234,21 @@ udb_lookup(struct udb *u, const char *iss, const char *sub, uint64_t *user,
 	if (ret == DB_NOTFOUND)
 		return (0);
 	if (ret != 0) {
-		log_warnx("udb: lookup: %s", udb_why(ret));
+		log_warnx("udb: lookup: %s", bdb_why(ret));
 		return (-1);
 	}
 	return (1);
 }
 
-/* Reads the existing id under a write lock, or inserts a new user. */
+/*
+ * Reads the existing id under a write lock, or inserts a new user and
+ * takes its id in the same transaction (the sequence has no cache).
+ */
 static int
-udb_provision_txn(struct udb *u, DB_TXN *txn, struct udb_prov_arg *a)
+udb_provision_txn(void *ctx, DB_TXN *txn, void *arg)
 {
+	struct udb *u = ctx;
+	struct udb_prov_arg *a = arg;
 	unsigned char rec[UDB_REC_HDR + UDB_EMAIL_MAX];
 	size_t elen;
 	db_seq_t v;
@@ -460,26 +278,6 @@ udb_provision_txn(struct udb *u, DB_TXN *txn, struct udb_prov_arg *a)
 	return (u->users->put(u->users, txn, a->key, &data, DB_NOOVERWRITE));
 }
 
-static int
-udb_provision_run(struct udb *u, struct udb_prov_arg *a)
-{
-	DB_TXN *txn;
-	int attempt, ret;
-
-	for (attempt = 1;; attempt++) {
-		if ((ret = u->env->txn_begin(u->env, NULL, &txn, 0)) != 0)
-			break;
-		if ((ret = udb_provision_txn(u, txn, a)) == 0) {
-			ret = txn->commit(txn, 0);
-			break;
-		}
-		(void)txn->abort(txn);
-		if (ret != DB_LOCK_DEADLOCK || attempt == UDB_RETRIES)
-			break;
-	}
-	return (ret);
-}
-
 int
 udb_provision(struct udb *u, const char *iss, const char *sub,
     const char *email, uint64_t *user)
@@ -488,7 +286,7 @@ udb_provision(struct udb *u, const char *iss, const char *sub,
 	struct udb_prov_arg a;
 	int ret;
 
-	udb_detail[0] = '\0';
+	bdb_detail_reset();
 	if (email == NULL)
 		email = "";
 	if (udb_key_make(&k, iss, sub) == -1 || strlen(email) > UDB_EMAIL_MAX) {
@@ -498,13 +296,15 @@ udb_provision(struct udb *u, const char *iss, const char *sub,
 	a.key = &k.dbt;
 	a.email = email;
 	a.user = 0;
-	if ((ret = udb_provision_run(u, &a)) != 0) {
-		log_warnx("udb: provision: %s", udb_why(ret));
+	ret = bdb_txn_run(
+	    u->env, UDB_RETRIES, "udb: provision", udb_provision_txn, u, &a);
+	if (ret != 0) {
+		log_warnx("udb: provision: %s", bdb_why(ret));
 		return (-1);
 	}
 	*user = a.user;
 	if ((ret = u->env->txn_checkpoint(u->env, UDB_CKP_KBYTES, 0, 0)) != 0)
-		log_warnx("udb: checkpoint: %s", udb_why(ret));
+		log_warnx("udb: checkpoint: %s", bdb_why(ret));
 	return (0);
 }
 
@@ -515,9 +315,9 @@ udb_count(struct udb *u)
 	uint64_t n;
 	int ret;
 
-	udb_detail[0] = '\0';
+	bdb_detail_reset();
 	if ((ret = u->users->stat(u->users, NULL, &st, 0)) != 0) {
-		log_warnx("udb: count: %s", udb_why(ret));
+		log_warnx("udb: count: %s", bdb_why(ret));
 		return (0);
 	}
 	n = st->bt_nkeys;
