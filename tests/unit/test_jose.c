@@ -435,6 +435,11 @@ raw_verdict(const char *tok, const struct jwkset *set, int clear_alg)
 		if (jose_verify(&copy, alg, (const uint8_t *)tok,
 			(size_t)(d2 - tok), sig, sl) == 0)
 			v = RAW_ACCEPT;
+		/* The copy may have cached a verify context of its own. */
+		for (size_t i = 0; i < sizeof(copy.vctx) / sizeof(copy.vctx[0]);
+		     i++)
+			if (copy.vctx[i] != k->vctx[i])
+				EVP_PKEY_CTX_free(copy.vctx[i]);
 	}
 	json_decref(h);
 	return v;
