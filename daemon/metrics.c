@@ -159,39 +159,47 @@ met_render_requests(struct met_buf *b, const struct met_shared *m)
 		}
 }
 
+/* The sum over every slot of the uint64_t at offset off in a slot. */
+static uint64_t
+met_sum(const struct met_shared *m, size_t off)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < m->nslots; i++)
+		v += *(const uint64_t *)((const char *)&m->slots[i] + off);
+	return v;
+}
+
+static void
+met_render_counter(struct met_buf *b, const char *name, const char *help,
+    uint64_t v)
+{
+	met_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+	    name, name, (unsigned long long)v);
+}
+
 static void
 met_render_auth(struct met_buf *b, const struct met_shared *m)
 {
-	uint64_t v;
-	size_t r, i;
+	size_t r;
 
 	met_printf(b, "# HELP todod_auth_rejected_total Tokens refused by "
 	    "verifierd, by reason.\n"
 	    "# TYPE todod_auth_rejected_total counter\n");
-	for (r = 1; r < MET_NREASONS; r++) {
-		for (v = 0, i = 0; i < m->nslots; i++)
-			v += m->slots[i].denied[r];
+	for (r = 1; r < MET_NREASONS; r++)
 		met_printf(b, "todod_auth_rejected_total{reason=\"%s\"} "
-		    "%llu\n", met_reason_names[r], (unsigned long long)v);
-	}
-	for (v = 0, i = 0; i < m->nslots; i++)
-		v += m->slots[i].unavailable;
-	for (v = 0, i = 0; i < m->nslots; i++)
-		v += m->slots[i].ac_lookups;
-	met_printf(b, "# HELP todod_auth_cache_lookups_total Tokens looked up "
-	    "in the workers' verdict caches.\n"
-	    "# TYPE todod_auth_cache_lookups_total counter\n"
-	    "todod_auth_cache_lookups_total %llu\n", (unsigned long long)v);
-	for (v = 0, i = 0; i < m->nslots; i++)
-		v += m->slots[i].ac_hits;
-	met_printf(b, "# HELP todod_auth_cache_hits_total Tokens answered from "
-	    "a worker's verdict cache.\n"
-	    "# TYPE todod_auth_cache_hits_total counter\n"
-	    "todod_auth_cache_hits_total %llu\n", (unsigned long long)v);
-	met_printf(b, "# HELP todod_auth_unavailable_total Requests answered "
-	    "503 because verifierd could not decide.\n"
-	    "# TYPE todod_auth_unavailable_total counter\n"
-	    "todod_auth_unavailable_total %llu\n", (unsigned long long)v);
+		    "%llu\n", met_reason_names[r], (unsigned long long)met_sum(m,
+		    offsetof(struct met_slot, denied) + r * sizeof(uint64_t)));
+	met_render_counter(b, "todod_auth_unavailable_total",
+	    "Requests answered 503 because verifierd could not decide.",
+	    met_sum(m, offsetof(struct met_slot, unavailable)));
+	met_render_counter(b, "todod_auth_cache_lookups_total",
+	    "Tokens looked up in the workers' verdict caches.",
+	    met_sum(m, offsetof(struct met_slot, ac_lookups)));
+	met_render_counter(b, "todod_auth_cache_hits_total",
+	    "Tokens answered from a worker's verdict cache.",
+	    met_sum(m, offsetof(struct met_slot, ac_hits)));
 }
 
 /* Prometheus text exposition format 0.0.4; malloc'd, or NULL. */
