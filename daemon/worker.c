@@ -135,14 +135,36 @@ hconn_remove(struct worker *w, struct hconn *hc)
 	free(hc);
 }
 
-/* Has evhttp freed its side of this connection? */
+/*
+ * Has evhttp freed its side of this connection?  bufferevent_free()
+ * clears every callback; while alive, evhttp always keeps its event
+ * callback set (the read callback alone is cleared while it writes).
+ */
 static int
 hconn_gone(const struct hconn *hc)
 {
-	bufferevent_data_cb rd = NULL;
+	bufferevent_event_cb ev = NULL;
 
-	bufferevent_getcb(hc->bev, &rd, NULL, NULL, NULL);
-	return rd == NULL;
+	bufferevent_getcb(hc->bev, NULL, NULL, &ev, NULL);
+	return ev == NULL;
+}
+
+/*
+ * An answer still being written keeps a connection (evhttp's own write
+ * timeout deals with a reader that stalls); so, at stop, do bytes still
+ * arriving or pipelined requests not yet parsed.
+ */
+static int
+hconn_writing(const struct hconn *hc)
+{
+	return evbuffer_get_length(bufferevent_get_output(hc->bev)) > 0;
+}
+
+static int
+hconn_idle(const struct hconn *hc)
+{
+	return !hc->reading && !hconn_writing(hc) &&
+	    evbuffer_get_length(bufferevent_get_input(hc->bev)) == 0;
 }
 
 /* Makes evhttp see the end of the connection and free it. */
@@ -256,8 +278,9 @@ worker_police(struct worker *w, time_t now)
 		next = TAILQ_NEXT(hc, lru);
 		if (hconn_gone(hc))
 			hconn_remove(w, hc);
-		else if (hc->busy == 0 && ((w->stopping && !hc->reading &&
-		    (!w->linger || now - hc->active >= WORKER_STOP_IDLE)) ||
+		else if (hc->busy == 0 && !hconn_writing(hc) &&
+		    ((w->stopping && hconn_idle(hc) && (!w->linger ||
+		    now - hc->active >= WORKER_STOP_IDLE)) ||
 		    now - hc->active >= w->conf->header_timeout))
 			hconn_kick(hc);
 	}
