@@ -72,7 +72,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
 	fi
 	ninja -C build-fuzz
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=${f##*/}
 		corpus=tests/fuzz/corpus/${name#fuzz_}
 		work=$(mktemp -d)
