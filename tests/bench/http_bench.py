@@ -23,7 +23,7 @@ fast and would flatter the figures): non-2xx answers fail the run.
 Usage: /usr/bin/python3 tests/bench/http_bench.py [--threads 2]
        [--connections 64] [--duration 10] [--workers 2] [--json FILE]
        [--perf DIR] [--syscalls N] [--keep]
-Build dir: $TODOD_BUILD_DIR (default /work/main/build).  Needs wrk and
+Build dir: $TODOD_BUILD_DIR (default: build/ at the top of this tree).  Needs wrk and
 nginx (Debian: apt-get install -y wrk nginx-light; tests/deps.sh 1).
 """
 
@@ -36,15 +36,14 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import requests
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verifier_bench import (Procs, proc_rss_kib, proc_sched_s,  # noqa
-                            wait_for)
+from verifier_bench import (Procs, build_dir, run_bench,  # noqa
+                            proc_rss_kib, proc_sched_s, wait_for)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -543,7 +542,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    build = os.environ.get("TODOD_BUILD_DIR", "/work/main/build")
+    build = build_dir()
     for exe in ("verifierd/verifierd", "daemon/todod"):
         if not os.access(os.path.join(build, exe), os.X_OK):
             raise SystemExit("http_bench: %s/%s missing; build it with "
@@ -556,22 +555,7 @@ def main(argv=None):
     os.environ["PATH"] += ":/usr/sbin"
     if args.perf:
         os.makedirs(args.perf, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="todod-httpbench.")
-    procs = Procs()
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
-    try:
-        s = run(args, build, work, procs)
-    finally:
-        procs.stop()
-        if args.keep:
-            log("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    print_table(s)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(s, f, indent=1, sort_keys=True)
-    return 0 if s["ok"] else 1
+    return run_bench(args, build, "todod-httpbench.", run, print_table)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ Usage: /usr/bin/python3 tests/bench/verifier_bench.py [--quick] [--fresh N]
        [--rss-tokens N] [--users N] [--window N] [--connections C]
        [--repeat R] [--procs P] [--json FILE] [--perf DIR]
        [--callgrind DIR] [--keep]
-Build dir: $TODOD_BUILD_DIR (default /work/main/build).
+Build dir: $TODOD_BUILD_DIR (default: build/ at the top of this tree).
 """
 
 import argparse
@@ -464,7 +464,7 @@ def print_table(s):
 
 def main(argv=None):
     args = parse_args(argv)
-    build = os.environ.get("TODOD_BUILD_DIR", "/work/main/build")
+    build = build_dir()
     for exe in ("verifierd/verifierd", "verifierd/todo-verify",
                 "tests/bench/vbench"):
         if not os.access(os.path.join(build, exe), os.X_OK):
@@ -473,18 +473,30 @@ def main(argv=None):
     for d in (args.perf, args.callgrind):
         if d:
             os.makedirs(d, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="todod-vbench.")
+    return run_bench(args, build, "todod-vbench.", run, print_table)
+
+
+def build_dir():
+    """$TODOD_BUILD_DIR, or the build/ directory of this checkout."""
+    return os.environ.get("TODOD_BUILD_DIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
+
+
+def run_bench(args, build, prefix, run_fn, print_fn):
+    """Runs run_fn in a temporary directory, always stopping what it
+    started; prints the table and writes --json.  Exit 0 if all ran."""
+    work = tempfile.mkdtemp(prefix=prefix)
     procs = Procs()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     try:
-        s = run(args, build, work, procs)
+        s = run_fn(args, build, work, procs)
     finally:
         procs.stop()
         if args.keep:
             log("kept %s" % work)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    print_table(s)
+    print_fn(s)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(s, f, indent=1, sort_keys=True)
