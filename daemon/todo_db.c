@@ -780,13 +780,12 @@ tdb_list_reset(struct tdb_list_arg *a)
 	a->total = 0;
 }
 
-/* Appends the record under the cursor, read in full this time. */
+/* Appends the record just read in full. */
 static int
-tdb_list_take(DBC *c, struct tdb_list_arg *a, DBT *key)
+tdb_list_take(struct tdb_list_arg *a, const DBT *key, const DBT *data)
 {
 	struct todo *nv;
 	size_t ncap;
-	DBT data;
 	int ret;
 
 	if (a->n == a->cap) {
@@ -796,22 +795,25 @@ tdb_list_take(DBC *c, struct tdb_list_arg *a, DBT *key)
 		a->v = nv;
 		a->cap = ncap;
 	}
-	memset(&data, 0, sizeof(data));
-	data.flags = DB_DBT_MALLOC;
-	if ((ret = c->get(c, key, &data, DB_CURRENT)) != 0)
-		return (ret);
-	ret = tdb_rec_decode(&data, a->user,
+	ret = tdb_rec_decode(data, a->user,
 	    tdb_be64_get((unsigned char *)key->data + 8), &a->v[a->n]);
-	free(data.data);
 	if (ret == 0)
 		a->n++;
 	return (ret);
 }
 
+static int
+tdb_list_wanted(const struct tdb_list_arg *a)
+{
+	return (a->total >= a->offset && a->total - a->offset < a->limit);
+}
+
 /*
- * Walks the user's key range once: counts every todo and reads only those
- * inside [offset, offset + limit); the others are fetched with a
- * zero-length partial read so their titles are never copied.
+ * Walks the user's key range once: counts every todo and reads in full
+ * only those inside [offset, offset + limit); the others are fetched with
+ * a zero-length partial read so their titles are never copied.  Whether
+ * the next record is wanted is known before it is fetched, so each record
+ * costs one cursor call, into one buffer reused for the whole walk.
  */
 static int
 tdb_list_txn(void *ctx, DB_TXN *txn, void *arg)
@@ -819,28 +821,32 @@ tdb_list_txn(void *ctx, DB_TXN *txn, void *arg)
 	struct tdb *t = ctx;
 	struct tdb_list_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
-	DBT key, skip;
+	DBT key, skip, full;
 	DBC *c;
-	int ret, t_ret;
+	int ret, t_ret, want;
 
 	tdb_list_reset(a);
 	tdb_key_make(&key, kbuf, a->user, 0);
 	memset(&skip, 0, sizeof(skip));
 	skip.flags = DB_DBT_PARTIAL;
+	memset(&full, 0, sizeof(full));
+	full.flags = DB_DBT_REALLOC;
 	if ((ret = t->todos->cursor(t->todos, txn, &c, 0)) != 0)
 		return (ret);
-	ret = c->get(c, &key, &skip, DB_SET_RANGE);
+	want = tdb_list_wanted(a);
+	ret = c->get(c, &key, want ? &full : &skip, DB_SET_RANGE);
 	while (ret == 0 && tdb_be64_get(kbuf) == a->user) {
-		if (a->total >= a->offset && a->total - a->offset < a->limit &&
-		    (ret = tdb_list_take(c, a, &key)) != 0)
+		if (want && (ret = tdb_list_take(a, &key, &full)) != 0)
 			break;
 		a->total++;
-		ret = c->get(c, &key, &skip, DB_NEXT);
+		want = tdb_list_wanted(a);
+		ret = c->get(c, &key, want ? &full : &skip, DB_NEXT);
 	}
 	if (ret == DB_NOTFOUND)
 		ret = 0;
 	if ((t_ret = c->close(c)) != 0 && ret == 0)
 		ret = t_ret;
+	free(full.data);
 	return (ret);
 }
 
