@@ -816,9 +816,9 @@ proto_reason_name(enum verify_reason r)
 	}
 }
 
-/* FLUSH carries no fields yet: an empty map (unknown keys ignored). */
-int
-proto_encode_flush(uint8_t *out, size_t cap, uint32_t id)
+/* A message with no fields yet: an empty map (unknown keys ignored). */
+static int
+encode_empty(uint8_t *out, size_t cap, enum proto_type type, uint32_t id)
 {
 	struct outbuf ob;
 	msgpack_packer pk;
@@ -826,15 +826,27 @@ proto_encode_flush(uint8_t *out, size_t cap, uint32_t id)
 	if (frame_begin(&ob, &pk, out, cap) == -1)
 		return -1;
 	msgpack_pack_map(&pk, 0);
-	return frame_end(&ob, PROTO_FLUSH, id);
+	return frame_end(&ob, type, id);
+}
+
+static int
+decode_empty(const uint8_t *body, size_t len)
+{
+	unsigned seen;
+
+	return decode_map(body, len, NULL, 0, NULL, &seen);
+}
+
+int
+proto_encode_flush(uint8_t *out, size_t cap, uint32_t id)
+{
+	return encode_empty(out, cap, PROTO_FLUSH, id);
 }
 
 int
 proto_decode_flush(const uint8_t *body, size_t len)
 {
-	unsigned seen;
-
-	return decode_map(body, len, NULL, 0, NULL, &seen);
+	return decode_empty(body, len);
 }
 
 static int
@@ -855,19 +867,13 @@ stat_name_valid(const uint8_t *p, size_t n)
 int
 proto_encode_stats_req(uint8_t *out, size_t cap, uint32_t id)
 {
-	struct outbuf ob;
-	msgpack_packer pk;
-
-	if (frame_begin(&ob, &pk, out, cap) == -1)
-		return -1;
-	msgpack_pack_map(&pk, 0);
-	return frame_end(&ob, PROTO_STATS_REQ, id);
+	return encode_empty(out, cap, PROTO_STATS_REQ, id);
 }
 
 int
 proto_decode_stats_req(const uint8_t *body, size_t len)
 {
-	return proto_decode_flush(body, len);
+	return decode_empty(body, len);
 }
 
 int
