@@ -529,20 +529,6 @@ http_verified_cb(const struct proto_verify_ans *a, void *arg)
 	free(p);
 }
 
-/* A token we would not even send: too long, or not token characters. */
-static int
-http_token_sane(const char *tok, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > PROTO_MAX_TOKEN)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (tok[i] < 0x21 || tok[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 static void
 http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
     enum treq_route route, uint64_t id)
@@ -571,7 +557,7 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 	case TREQ_AUTH_TOKEN:
 		break;
 	}
-	if (!http_token_sane(tok, len)) {
+	if (!proto_token_valid(tok, len)) {
 		http_unauthorized(ctx, req, "Unable to parse authentication", 1);
 		return;
 	}

@@ -318,17 +318,23 @@ proto_msgpack_check(const uint8_t *body, size_t len)
 
 /* ---- decoding ---- */
 
-static int
-token_ok(const uint8_t *p, size_t n)
+int
+proto_token_valid(const char *tok, size_t n)
 {
 	size_t i;
 
 	if (n < 1 || n > PROTO_MAX_TOKEN)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (p[i] < 0x21 || p[i] > 0x7e)
+		if (tok[i] < 0x21 || tok[i] > 0x7e)
 			return 0;
 	return 1;
+}
+
+static int
+token_ok(const uint8_t *p, size_t n)
+{
+	return proto_token_valid((const char *)p, n);
 }
 
 static int

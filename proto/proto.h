@@ -151,6 +151,12 @@ int	proto_decode_stats_req(const uint8_t *body, size_t len);
 int	proto_decode_stats_ans(const uint8_t *body, size_t len,
 	    struct proto_stats *);
 
+/*
+ * Can this be sent as a token: 1..PROTO_MAX_TOKEN printable ASCII bytes
+ * (0x21..0x7e)?  Anything else can never be a JWS.
+ */
+int	proto_token_valid(const char *tok, size_t len);
+
 /* Bounded structural check used by every decoder; 0 if well formed. */
 int	proto_msgpack_check(const uint8_t *body, size_t len);
 

@@ -166,20 +166,6 @@ tv_read_stdin(void)
 	return line;
 }
 
-/* Token characters only (RFC 6750 b64token is narrower still). */
-static int
-tv_token_sane(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n == 0 || n > PROTO_MAX_TOKEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (t[i] < 0x21 || t[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 static const char *
 tv_outcome(int outcome)
 {
@@ -251,7 +237,7 @@ main(int argc, char *argv[])
 		return CONF_EXIT_USAGE;
 	}
 	memset(&a, 0, sizeof(a));
-	if (!tv_token_sane(token)) {
+	if (!proto_token_valid(token, strlen(token))) {
 		/* What todod refuses before asking: never a JWS. */
 		a.outcome = VERIFY_DENIED;
 		a.reason = REASON_MALFORMED;
