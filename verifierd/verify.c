@@ -174,6 +174,21 @@ verify_unavailable(struct verify_job *job, long retry)
 	verify_job_free(job);
 }
 
+/* An accepted answer, from a fresh verdict or a cached one. */
+static void
+verify_fill_ok(struct proto_verify_ans *a, uint64_t user, int64_t exp,
+    const char *iss, const char *sub, const char *email, const char *scope)
+{
+	memset(a, 0, sizeof(*a));
+	a->outcome = VERIFY_OK;
+	a->user = user;
+	a->exp = exp;
+	snprintf(a->iss, sizeof(a->iss), "%s", iss);
+	snprintf(a->sub, sizeof(a->sub), "%s", sub);
+	snprintf(a->email, sizeof(a->email), "%s", email != NULL ? email : "");
+	snprintf(a->scope, sizeof(a->scope), "%s", scope != NULL ? scope : "");
+}
+
 static void
 verify_accept(struct verify_job *job, uint64_t user, const char *email)
 {
@@ -187,14 +202,8 @@ verify_accept(struct verify_job *job, uint64_t user, const char *email)
 	if (until > now)
 		vc_put_ok(v->vc, job->key, job->kid, user, job->cl.iss,
 		    job->cl.sub, email, job->cl.scope, job->cl.exp, until);
-	memset(&a, 0, sizeof(a));
-	a.outcome = VERIFY_OK;
-	a.user = user;
-	a.exp = job->cl.exp;
-	snprintf(a.iss, sizeof(a.iss), "%s", job->cl.iss);
-	snprintf(a.sub, sizeof(a.sub), "%s", job->cl.sub);
-	snprintf(a.email, sizeof(a.email), "%s", email);
-	snprintf(a.scope, sizeof(a.scope), "%s", job->cl.scope);
+	verify_fill_ok(&a, user, job->cl.exp, job->cl.iss, job->cl.sub, email,
+	    job->cl.scope);
 	verify_answer(v, job->cb, job->arg, &a);
 	verify_job_free(job);
 }
@@ -347,13 +356,8 @@ verify_cached(struct verifier *v, const uint8_t key[VC_KEYLEN], verify_cb cb,
 		verify_answer(v, cb, arg, &a);
 		return 1;
 	}
-	a.outcome = VERIFY_OK;
-	a.user = hit.user;
-	a.exp = hit.exp;
-	snprintf(a.iss, sizeof(a.iss), "%s", hit.ident->iss);
-	snprintf(a.sub, sizeof(a.sub), "%s", hit.ident->sub);
-	snprintf(a.email, sizeof(a.email), "%s", hit.ident->email);
-	snprintf(a.scope, sizeof(a.scope), "%s", hit.scope);
+	verify_fill_ok(&a, hit.user, hit.exp, hit.ident->iss, hit.ident->sub,
+	    hit.ident->email, hit.scope);
 	verify_answer(v, cb, arg, &a);
 	return 1;
 }
