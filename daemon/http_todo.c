@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -87,6 +88,49 @@ http_access_log(struct http_ctx *ctx, struct evhttp_request *req, int code,
 	    (unsigned long long)ctx->cur_user, peer != NULL ? peer : "-");
 }
 
+/*
+ * Sends an answer and writes it at once.  evhttp_send_reply() only
+ * queues it: the bufferevent writes it in the next turn of the loop
+ * (an epoll_ctl, an epoll_wait, the write, another epoll_ctl), and
+ * evhttp takes the next request only once its write callback says the
+ * buffer is empty.  So: write it here, as that callback would, and when
+ * all of it went out run that callback ourselves.  libevent allows it
+ * from a request handler: bufferevent_readcb() calls evhttp last and
+ * holds a reference to the bufferevent, and evhttp touches neither the
+ * request nor the connection after the handler returns.  A short write
+ * or an error leaves the rest to the bufferevent, which goes on as
+ * usual (evhttp's write time-out, its error callback).
+ */
+static void
+http_send(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	bufferevent_data_cb wcb = NULL;
+	void *wcbarg = NULL;
+	evutil_socket_t fd;
+	int n;
+
+	evhttp_send_reply(req, code, reason, body);
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) == -1)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, fd);
+	evbuffer_freeze(out, 1);
+	if (n <= 0 || evbuffer_get_length(out) != 0)
+		return;
+	bufferevent_getcb(bev, NULL, &wcb, NULL, &wcbarg);
+	if (wcb != NULL)
+		wcb(bev, wcbarg);
+}
+
 static void
 http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
     const char *reason, const char *json)
@@ -108,7 +152,7 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
 	/* Before sending: evhttp may free req as part of the reply. */
 	if (ctx->busy_cb != NULL)
 		ctx->busy_cb(req, -1, ctx->busy_arg);
-	evhttp_send_reply(req, code, reason, out);
+	http_send(req, code, reason, out);
 	if (out != NULL)
 		evbuffer_free(out);
 }

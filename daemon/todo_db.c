@@ -75,6 +75,8 @@ struct tdb {
 	DB *meta;
 	DB_SEQUENCE *seq;
 	int broken; /* DB_RUNRECOVERY seen */
+	void *bulk; /* list walks' DB_MULTIPLE_KEY buffer */
+	size_t bulk_cap;
 };
 
 struct tdb_put_arg {
@@ -307,6 +309,7 @@ tdb_close(struct tdb *t)
 		return;
 	if ((ret = bdb_close_all(&t->seq, &t->todos, &t->meta, &t->env)) != 0)
 		log_warnx("tdb: close: %s", bdb_why(ret));
+	free(t->bulk);
 	free(t);
 }
 
@@ -809,11 +812,64 @@ tdb_list_wanted(const struct tdb_list_arg *a)
 }
 
 /*
- * Walks the user's key range once: counts every todo and reads in full
- * only those inside [offset, offset + limit); the others are fetched with
- * a zero-length partial read so their titles are never copied.  Whether
- * the next record is wanted is known before it is fetched, so each record
- * costs one cursor call, into one buffer reused for the whole walk.
+ * A bulk read fills its buffer from the cursor on, past the end of the
+ * user's range (other users' records are copied and ignored), so the
+ * buffer is kept small: that overshoot is bounded by TDB_BULK_MIN.  A
+ * record too big for it (titles go up to 64 KiB) gets a buffer of the
+ * size Berkeley DB asks for, for that call only.
+ */
+#define TDB_BULK_MIN	(8 * 1024)
+#define TDB_BULK_MAX	(4 * 1024 * 1024)
+
+/* Makes the bulk buffer at least want bytes; DBT set up for the call. */
+static int
+tdb_bulk_dbt(struct tdb *t, size_t want, DBT *d)
+{
+	void *nb;
+
+	want = (want + 1023) & ~(size_t)1023;
+	if (want < TDB_BULK_MIN)
+		want = TDB_BULK_MIN;
+	if (want > TDB_BULK_MAX)
+		return (ENOMEM);
+	if (want > t->bulk_cap) {
+		if ((nb = malloc(want)) == NULL)
+			return (ENOMEM);
+		free(t->bulk);
+		t->bulk = nb;
+		t->bulk_cap = want;
+	}
+	memset(d, 0, sizeof(*d));
+	d->data = t->bulk;
+	d->ulen = (u_int32_t)want;
+	d->flags = DB_DBT_USERMEM;
+	return (0);
+}
+
+/*
+ * One bulk cursor call: DB_SET_RANGE (first) or DB_NEXT, DB_MULTIPLE_KEY,
+ * into the bulk buffer, growing it when one record does not fit.
+ */
+static int
+tdb_bulk_get(struct tdb *t, DBC *c, DBT *key, DBT *data, u_int32_t op)
+{
+	size_t want = TDB_BULK_MIN;
+	int ret;
+
+	for (;;) {
+		if ((ret = tdb_bulk_dbt(t, want, data)) != 0)
+			return (ret);
+		ret = c->get(c, key, data, op | DB_MULTIPLE_KEY);
+		if (ret != DB_BUFFER_SMALL || data->size <= want)
+			return (ret);
+		want = data->size;
+	}
+}
+
+/*
+ * Walks the user's key range once, in bulk: counts every todo and decodes
+ * only those inside [offset, offset + limit).  Each cursor call returns as
+ * many records as fit in the buffer, so a short list costs one call.
  */
 static int
 tdb_list_txn(void *ctx, DB_TXN *txn, void *arg)
@@ -821,32 +877,45 @@ tdb_list_txn(void *ctx, DB_TXN *txn, void *arg)
 	struct tdb *t = ctx;
 	struct tdb_list_arg *a = arg;
 	unsigned char kbuf[TDB_KEY_LEN];
-	DBT key, skip, full;
+	DBT key, data, k, d;
 	DBC *c;
-	int ret, t_ret, want;
+	void *p, *kp, *dp;
+	u_int32_t op = DB_SET_RANGE, klen, dlen;
+	int ret, t_ret, done = 0;
 
 	tdb_list_reset(a);
 	tdb_key_make(&key, kbuf, a->user, 0);
-	memset(&skip, 0, sizeof(skip));
-	skip.flags = DB_DBT_PARTIAL;
-	memset(&full, 0, sizeof(full));
-	full.flags = DB_DBT_REALLOC;
 	if ((ret = t->todos->cursor(t->todos, txn, &c, 0)) != 0)
 		return (ret);
-	want = tdb_list_wanted(a);
-	ret = c->get(c, &key, want ? &full : &skip, DB_SET_RANGE);
-	while (ret == 0 && tdb_be64_get(kbuf) == a->user) {
-		if (want && (ret = tdb_list_take(a, &key, &full)) != 0)
-			break;
-		a->total++;
-		want = tdb_list_wanted(a);
-		ret = c->get(c, &key, want ? &full : &skip, DB_NEXT);
+	while (!done && (ret = tdb_bulk_get(t, c, &key, &data, op)) == 0) {
+		op = DB_NEXT;
+		DB_MULTIPLE_INIT(p, &data);
+		for (;;) {
+			DB_MULTIPLE_KEY_NEXT(p, &data, kp, klen, dp, dlen);
+			if (p == NULL)
+				break;
+			if (klen != TDB_KEY_LEN || tdb_be64_get(kp) != a->user) {
+				done = 1;
+				break;
+			}
+			if (tdb_list_wanted(a)) {
+				memset(&k, 0, sizeof(k));
+				k.data = kp;
+				k.size = klen;
+				memset(&d, 0, sizeof(d));
+				d.data = dp;
+				d.size = dlen;
+				if ((ret = tdb_list_take(a, &k, &d)) != 0)
+					goto out;
+			}
+			a->total++;
+		}
 	}
 	if (ret == DB_NOTFOUND)
 		ret = 0;
+out:
 	if ((t_ret = c->close(c)) != 0 && ret == 0)
 		ret = t_ret;
-	free(full.data);
 	return (ret);
 }
 

@@ -68,10 +68,13 @@ buf_str(struct buf *b, const char *s)
 static void
 buf_u64(struct buf *b, uint64_t v)
 {
-	char tmp[24];
+	char tmp[20], *p = tmp + sizeof(tmp);
 
-	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	buf_str(b, tmp);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static char *

@@ -8,20 +8,26 @@ wrk with the same parameters (default -t2 -c64 -d10s --latency) against:
 
   get     todod: authenticated GET /todo/ of the user with 10 todos
   nginx   nginx (2 worker processes, started here on a free port with a
-          config in the temporary directory) answering the very same JSON
-          body with `return 200 '...'` and default_type application/json
+          config in the temporary directory) answering the very same
+          request (Authorization header included) with the very same JSON
+          body: `return 200 '...'` and default_type application/json
   post    todod: authenticated POST /todo/ {"title":"bench"} (second user;
           every todo is a synchronous Berkeley DB commit)
 
-and reports requests/s, p50/p99 latency, the todod/nginx ratio for GET
-(target >= 0.5) and each todod worker's VmRSS (children of the master)
-after the runs.  wrk runs on the same 2 cores as the server it measures,
-for todod and for nginx alike; only ratios from one run mean anything on
-a shared box.  Every wrk run must be answered 2xx only (a 401 storm is
-fast and would flatter the figures): non-2xx answers fail the run.
+get and nginx run in --rounds rounds (default 3), alternating which goes
+first, and the todod/nginx ratio for GET (target >= 0.5) is the median of
+the rounds' ratios: nginx alone swings by a third from run to run on a
+shared box.  One more nginx run without the Authorization header is shown
+for reference.  Also reported: p50/p99 latency, requests per second of
+server CPU, each todod worker's VmRSS (children of the master) after the
+runs.  wrk runs on the same 2 cores as the server it measures, for todod
+and for nginx alike; only ratios from one run mean anything on a shared
+box.  Every wrk run must be answered 2xx only (a 401 storm is fast and
+would flatter the figures): non-2xx answers fail the run.
 
 Usage: /usr/bin/python3 tests/bench/http_bench.py [--threads 2]
-       [--connections 64] [--duration 10] [--workers 2] [--json FILE]
+       [--connections 64] [--duration 10] [--rounds 3] [--workers 2]
+       [--json FILE]
        [--perf DIR] [--syscalls N] [--keep]
 Build dir: $TODOD_BUILD_DIR (default: build/ at the top of this tree).  Needs wrk and
 nginx (Debian: apt-get install -y wrk nginx-light; tests/deps.sh 1).
@@ -379,6 +385,12 @@ def perf_stop(args, p, name):
         (name, args.perf, name))
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2.0
+
+
 def run(args, build, work, procs):
     info, api, td, vd, tokens = start_stack(args, build, work, procs)
     body = prepare(api, tokens)
@@ -393,6 +405,7 @@ def run(args, build, work, procs):
     with open(plain_lua, "w") as f:
         f.write(LUA_COMMON)
     nport = free_port()
+    nginx_url = "http://127.0.0.1:%d/todo/" % nport
     nconf, ndir = nginx_conf(work, nport, body, args.workers)
     ngx = procs.start(["nginx", "-p", ndir, "-e", os.path.join(ndir,
                        "error.log"), "-c", nconf], os.path.join(work,
@@ -400,56 +413,82 @@ def run(args, build, work, procs):
 
     def nginx_up():
         try:
-            r = requests.get("http://127.0.0.1:%d/todo/" % nport, timeout=2)
+            r = requests.get(nginx_url, timeout=2)
             return r.status_code == 200 and r.text == body
         except requests.RequestException:
             return False
     wait_for(nginx_up, "nginx", ngx, os.path.join(work, "nginx.log"))
 
-    rows = {}
     servers = workers + [vd.pid]
-    prof = perf_start(args, "todod-get", servers, work, procs)
-    rows["get"] = run_wrk(args, api + "/todo/", get_lua, "get", work,
-                          servers)
-    perf_stop(args, prof, "todod-get")
-    rows["nginx"] = run_wrk(args, "http://127.0.0.1:%d/todo/" % nport,
-                            plain_lua, "nginx", work, worker_pids(ngx.pid))
+    npids = worker_pids(ngx.pid)
+    rounds = []
+    for i in range(args.rounds):
+        # Alternate who goes first, so that a drift in the machine's
+        # load over the run does not favour either side.
+        rr = {}
+        for name in (("get", "nginx") if i % 2 == 0 else ("nginx", "get")):
+            tag = "%s#%d" % (name, i + 1)
+            if name == "get":
+                prof = perf_start(args, "todod-get", servers, work, procs) \
+                    if i == 0 else None
+                rr[name] = run_wrk(args, api + "/todo/", get_lua, tag, work,
+                                   servers)
+                if prof is not None:
+                    perf_stop(args, prof, "todod-get")
+            else:
+                # The very same request as todod's, Authorization included.
+                rr[name] = run_wrk(args, nginx_url, get_lua, tag, work,
+                                   npids)
+        rounds.append(rr)
+    rows = {"nginx_plain": run_wrk(args, nginx_url, plain_lua, "nginx-plain",
+                                   work, npids)}
     prof = perf_start(args, "todod-post", servers, work, procs)
     rows["post"] = run_wrk(args, api + "/todo/", post_lua, "post", work,
                            servers)
     perf_stop(args, prof, "todod-post")
     fsyncs = fsync_rate(os.path.join(work, "data"))
-    sysc = syscall_probe(args, api, tokens, servers, work,
-                         "http://127.0.0.1:%d/todo/" % nport,
-                         worker_pids(ngx.pid))
+    sysc = syscall_probe(args, api, tokens, servers, work, nginx_url, npids)
     rss = {str(p): proc_rss_kib(p) for p in worker_pids(td.pid)}
     rss_master = proc_rss_kib(td.pid)
     rss_vd = proc_rss_kib(vd.pid)
     # The stack must still be whole and serving the same list.
     r = requests.get(api + "/todo/", timeout=10,
                      headers={"Authorization": "Bearer " + tokens[0]})
+    runs = [v for rr in rounds for v in rr.values()] + list(rows.values())
     ok = (r.status_code == 200 and r.text == body and td.poll() is None and
-          all(v["errors"] == 0 for v in rows.values()))
-    s = summarize(args, rows, rss, rss_master, rss_vd, len(body), ok,
+          all(v["errors"] == 0 for v in runs))
+    s = summarize(args, rounds, rows, rss, rss_master, rss_vd, len(body), ok,
                   fsyncs)
     if sysc:
         s["syscalls_per_request"] = sysc
     return s
 
 
-def summarize(args, rows, rss, rss_master, rss_vd, body_len, ok, fsyncs):
-    ratio = rows["get"]["requests_per_sec"] / rows["nginx"]["requests_per_sec"]
+def summarize(args, rounds, rows, rss, rss_master, rss_vd, body_len, ok,
+              fsyncs):
+    ratios = [rr["get"]["requests_per_sec"] / rr["nginx"]["requests_per_sec"]
+              for rr in rounds]
+    ratio = median(ratios)
+
+    def med(name, key):
+        return median([rr[name][key] for rr in rounds])
     return {
         "ok": ok,
         "config": {"threads": args.threads, "connections": args.connections,
                    "duration_s": args.duration, "workers": args.workers,
-                   "todos": N_TODOS, "body_bytes": body_len,
-                   "cpus": os.cpu_count()},
-        "get_requests_per_s": rows["get"]["requests_per_sec"],
-        "get_p99_ms": rows["get"]["lat_p99_us"] / 1000.0,
-        "nginx_requests_per_s": rows["nginx"]["requests_per_sec"],
-        "nginx_p99_ms": rows["nginx"]["lat_p99_us"] / 1000.0,
+                   "rounds": args.rounds, "todos": N_TODOS,
+                   "body_bytes": body_len, "cpus": os.cpu_count()},
+        "get_requests_per_s": med("get", "requests_per_sec"),
+        "get_p99_ms": med("get", "lat_p99_us") / 1000.0,
+        "nginx_requests_per_s": med("nginx", "requests_per_sec"),
+        "nginx_p99_ms": med("nginx", "lat_p99_us") / 1000.0,
+        "nginx_plain_requests_per_s":
+            rows["nginx_plain"]["requests_per_sec"],
         "todod_vs_nginx": round(ratio, 3),
+        "todod_vs_nginx_rounds": [round(x, 3) for x in ratios],
+        "todod_vs_nginx_cpu": round(
+            med("get", "requests_per_server_cpu_s") /
+            med("nginx", "requests_per_server_cpu_s"), 3),
         "post_requests_per_s": rows["post"]["requests_per_sec"],
         "post_p99_ms": rows["post"]["lat_p99_us"] / 1000.0,
         "fdatasync_per_s_1_writer": round(fsyncs, 1),
@@ -459,38 +498,53 @@ def summarize(args, rows, rss, rss_master, rss_vd, body_len, ok, fsyncs):
         "master_rss_kib": rss_master,
         "verifierd_rss_kib": rss_vd,
         "targets": {"todod_vs_nginx_ge_0.5": ratio >= TARGET_RATIO},
+        "rounds": rounds,
         "runs": rows,
     }
+
+
+def print_row(label, r):
+    print("%-18s %9d %8.0f %7.2f %8.2f %6d %11s  %s" % (
+        label, r["requests"], r["requests_per_sec"],
+        r["lat_p50_us"] / 1000.0, r["lat_p99_us"] / 1000.0, r["errors"],
+        "%.0f" % r["requests_per_server_cpu_s"]
+        if r["requests_per_server_cpu_s"] else "-",
+        " ".join("%s:%.2f" % kv for kv in r["server_cpu_s"].items())))
 
 
 def print_table(s):
     print("%-18s %9s %8s %7s %8s %6s %11s  %s" % (
         "run", "requests", "req/s", "p50 ms", "p99 ms", "errors",
         "req/srv-cpu", "server CPU s per process"))
-    for name, label in (("get", "todod GET /todo/"),
-                        ("nginx", "nginx same body"),
-                        ("post", "todod POST /todo/")):
-        r = s["runs"][name]
-        print("%-18s %9d %8.0f %7.2f %8.2f %6d %11s  %s" % (
-            label, r["requests"], r["requests_per_sec"],
-            r["lat_p50_us"] / 1000.0, r["lat_p99_us"] / 1000.0, r["errors"],
-            "%.0f" % r["requests_per_server_cpu_s"]
-            if r["requests_per_server_cpu_s"] else "-",
-            " ".join("%s:%.2f" % kv for kv in r["server_cpu_s"].items())))
+    for i, rr in enumerate(s["rounds"]):
+        print_row("todod GET #%d" % (i + 1), rr["get"])
+        print_row("nginx GET #%d" % (i + 1), rr["nginx"])
+    print_row("nginx, no token", s["runs"]["nginx_plain"])
+    print_row("todod POST /todo/", s["runs"]["post"])
     c = s["config"]
     print()
-    print("wrk -t%d -c%d -d%ds --latency for all three; wrk shares the %d "
+    print("wrk -t%d -c%d -d%ds --latency for every run; wrk shares the %d "
           "CPUs with the server it measures, for todod and nginx alike." % (
               c["threads"], c["connections"], c["duration_s"], c["cpus"]))
+    print("GET: authenticated GET /todo/ (10 todos, %d-byte body); nginx "
+          "answers the very same request (Authorization header included) "
+          "with the same body; 'no token' leaves the header out." %
+          c["body_bytes"])
     print("server CPU s per process: todod workers then verifierd; nginx "
           "workers.  req/srv-cpu: requests per second of server CPU.")
-    print("todod/nginx GET ratio: %.2f (target >= %.1f: %s)" % (
-        s["todod_vs_nginx"], TARGET_RATIO,
-        "met" if s["targets"]["todod_vs_nginx_ge_0.5"] else "MISSED"))
-    for name in ("get", "nginx", "post"):
-        print("connections per server process mid-run (%s): %s" % (
-            name, " ".join("%s:%d" % kv for kv in
-                           s["runs"][name]["connections_mid_run"].items())))
+    print("todod/nginx GET ratio per round: %s; median %.2f (target >= %.1f: "
+          "%s); per server CPU-second: %.2f" % (
+              " ".join("%.2f" % x for x in s["todod_vs_nginx_rounds"]),
+              s["todod_vs_nginx"], TARGET_RATIO,
+              "met" if s["targets"]["todod_vs_nginx_ge_0.5"] else "MISSED",
+              s["todod_vs_nginx_cpu"]))
+    for i, rr in enumerate(s["rounds"]):
+        print("connections per server process mid-run, round %d: todod %s; "
+              "nginx %s" % (i + 1, " ".join(
+                  "%s:%d" % kv for kv in rr["get"]["connections_mid_run"]
+                  .items()), " ".join(
+                  "%s:%d" % kv for kv in rr["nginx"]["connections_mid_run"]
+                  .items())))
     print("POST: %.0f/s; data dir reference (1 writer, 512 B pwrite + "
           "fdatasync): %.0f/s; ratio %.2f" % (
               s["post_requests_per_s"], s["fdatasync_per_s_1_writer"],
@@ -509,7 +563,7 @@ def print_table(s):
                     " ".join("%s=%g" % kv for kv in calls.items())))
     print()
     print(json.dumps({k: v for k, v in s.items()
-                      if k not in ("runs", "syscalls_per_request")},
+                      if k not in ("rounds", "runs", "syscalls_per_request")},
                      sort_keys=True))
 
 
@@ -520,6 +574,9 @@ def parse_args(argv):
                     help="wrk -c (64)")
     ap.add_argument("--duration", type=int, default=10,
                     help="wrk -d seconds (10)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of todod GET and nginx GET, alternating "
+                    "which goes first; the ratio is the median (3)")
     ap.add_argument("--workers", type=int, default=2,
                     help="todod workers and nginx worker_processes (2)")
     ap.add_argument("--json", metavar="FILE", help="also write the summary")
@@ -535,8 +592,9 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if not (1 <= a.threads <= a.connections <= 10000):
         ap.error("need 1 <= --threads <= --connections <= 10000")
-    if not (1 <= a.duration <= 600) or not (1 <= a.workers <= 64):
-        ap.error("--duration 1..600, --workers 1..64")
+    if not (1 <= a.duration <= 600) or not (1 <= a.workers <= 64) or \
+            not (1 <= a.rounds <= 20):
+        ap.error("--duration 1..600, --workers 1..64, --rounds 1..20")
     return a
 
 

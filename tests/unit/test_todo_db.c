@@ -345,6 +345,77 @@ test_list_edges(void **state)
 	}
 }
 
+/*
+ * A long list read in bulk: many buffers' worth of records between two
+ * neighbours, with titles too big for the bulk buffer in the middle of
+ * the walk, read whole and by pages that straddle buffer boundaries.
+ */
+static void
+test_list_long(void **state)
+{
+	enum { N = 600, BIG = 20000 };
+	static const struct {
+		uint64_t offset;
+		uint64_t limit;
+	} pages[] = {{0, 10}, {95, 10}, {299, 3}, {590, 100}, {N - 1, 1}};
+	struct fx *f = *state;
+	struct todo td, *v;
+	uint64_t *ids, total;
+	char title[64], *big;
+	size_t i, j, n, len;
+
+	if ((ids = calloc(N, sizeof(*ids))) == NULL ||
+	    (big = malloc(BIG + 1)) == NULL)
+		fail_msg("malloc");
+	memset(big, 'x', BIG);
+	big[BIG] = '\0';
+	create(f, 19, "neighbour below", DATE);
+	create(f, 21, "neighbour above", DATE);
+	for (i = 0; i < N; i++) {
+		if (i % 100 == 50) {
+			CHECK_STATUS(tdb_create(f->t, 20, big, BIG, DATE, &td),
+			    TDB_OK, "create big");
+			ids[i] = td.id;
+			tdb_todo_clear(&td);
+			continue;
+		}
+		snprintf(title, sizeof(title), "todo number %zu of the long list",
+		    i);
+		ids[i] = create(f, 20, title, DATE);
+	}
+	CHECK_STATUS(tdb_list(f->t, 20, 0, UINT64_MAX, &v, &n, &total), TDB_OK,
+	    "list all");
+	CHECK_U64(total, N, "total");
+	CHECK_U64(n, N, "n");
+	for (i = 0; i < n; i++) {
+		if (i % 100 == 50) {
+			check_todo(&v[i], 20, ids[i], big, BIG, DATE);
+			continue;
+		}
+		len = (size_t)snprintf(title, sizeof(title),
+		    "todo number %zu of the long list", i);
+		check_todo(&v[i], 20, ids[i], title, len, DATE);
+	}
+	tdb_list_free(v, n);
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		CHECK_STATUS(tdb_list(f->t, 20, pages[i].offset, pages[i].limit,
+				 &v, &n, &total),
+		    TDB_OK, "list page");
+		CHECK_U64(total, N, "page total");
+		CHECK_U64(n, N - pages[i].offset < pages[i].limit ?
+		    N - pages[i].offset : pages[i].limit, "page n");
+		for (j = 0; j < n; j++)
+			CHECK_U64(v[j].id, ids[pages[i].offset + j], "page id");
+		tdb_list_free(v, n);
+	}
+	CHECK_STATUS(tdb_list(f->t, 21, 0, UINT64_MAX, &v, &n, &total), TDB_OK,
+	    "list neighbour");
+	CHECK_U64(total, 1, "neighbour total");
+	tdb_list_free(v, n);
+	free(big);
+	free(ids);
+}
+
 static void
 test_user_isolation(void **state)
 {
@@ -1115,6 +1186,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_list_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_long, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_user_isolation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_increase, setup, teardown),
