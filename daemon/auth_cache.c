@@ -7,8 +7,11 @@
  * - only accepted verdicts are kept, each until min(token exp, now +
  *   the configured ttl), and all are forgotten when verifierd sends
  *   FLUSH (a key left the JWKS, its policy changed);
- * - entries are keyed by BLAKE2b-256 under a per-process random key: no
- *   raw token is kept, and nobody can aim a token at another's entry;
+ * - entries are keyed by SipHash-2-4 with a 128-bit output under a
+ *   per-process random key: no raw token is kept, and nobody can aim a
+ *   token at another's entry (that takes forging a 128-bit MAC without
+ *   its key).  SipHash, not BLAKE2b: 0.35 us instead of 1.9 us for a
+ *   typical 850-byte token on the benchmark box, on every request;
  * - the table is bounded: open addressing with a short probe window, and
  *   when the window is full the first slot in it is replaced.
  */
@@ -21,6 +24,9 @@
 
 #define AC_PROBE	8
 
+_Static_assert(AC_KEYLEN == crypto_shorthash_siphashx24_BYTES,
+    "AC_KEYLEN is SipHash-2-4-128's output");
+
 struct ac_entry {
 	uint8_t		 key[AC_KEYLEN];
 	uint64_t	 user;
@@ -31,7 +37,7 @@ struct auth_cache {
 	struct ac_entry	*slots;
 	size_t		 mask;
 	size_t		 count;
-	uint8_t		 secret[crypto_generichash_KEYBYTES];
+	uint8_t		 secret[crypto_shorthash_siphashx24_KEYBYTES];
 };
 
 struct auth_cache *
@@ -67,8 +73,8 @@ void
 ac_key(const struct auth_cache *ac, const char *token, size_t len,
     uint8_t key[AC_KEYLEN])
 {
-	crypto_generichash(key, AC_KEYLEN, (const uint8_t *)token, len,
-	    ac->secret, sizeof(ac->secret));
+	crypto_shorthash_siphashx24(key, (const uint8_t *)token, len,
+	    ac->secret);
 }
 
 static size_t

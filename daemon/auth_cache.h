@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AC_KEYLEN	32
+#define AC_KEYLEN	16	/* crypto_shorthash_siphashx24_BYTES */
 
 struct auth_cache;
 

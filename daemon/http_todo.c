@@ -88,32 +88,64 @@ http_access_log(struct http_ctx *ctx, struct evhttp_request *req, int code,
 	    (unsigned long long)ctx->cur_user, peer != NULL ? peer : "-");
 }
 
+/* An RFC 9110 IMF-fixdate for the Date header, formatted once a second. */
+static const char *
+http_date(void)
+{
+	static char buf[40];
+	static time_t at = -1;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != at && gmtime_r(&now, &tm) != NULL &&
+	    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		at = now;
+	return buf;
+}
+
 /*
- * Sends an answer and writes it at once.  evhttp_send_reply() only
- * queues it: the bufferevent writes it in the next turn of the loop
- * (an epoll_ctl, an epoll_wait, the write, another epoll_ctl), and
- * evhttp takes the next request only once its write callback says the
- * buffer is empty.  So: write it here, as that callback would, and when
- * all of it went out run that callback ourselves.  libevent allows it
- * from a request handler: bufferevent_readcb() calls evhttp last and
- * holds a reference to the bufferevent, and evhttp touches neither the
- * request nor the connection after the handler returns.  A short write
- * or an error leaves the rest to the bufferevent, which goes on as
- * usual (evhttp's write time-out, its error callback).
+ * Sends what the handler put in the request's output buffer, with
+ * Content-Type (when given), Content-Length and Date; HEAD gets the same
+ * header fields and no body (evhttp would send the body).
+ *
+ * And writes it at once.  evhttp_send_reply() only queues an answer: the
+ * bufferevent writes it in the next turn of the loop (an epoll_ctl, an
+ * epoll_wait, the write, another epoll_ctl), and evhttp takes the next
+ * request only once its write callback says the buffer is empty.  So:
+ * write it here, as that callback would, and when all of it went out
+ * run that callback ourselves.  libevent allows it from a request
+ * handler: bufferevent_readcb() calls evhttp last and holds a reference
+ * to the bufferevent, and evhttp touches neither the request nor the
+ * connection after the handler returns.  A short write or an error
+ * leaves the rest to the bufferevent, which goes on as usual (evhttp's
+ * write time-out, its error callback).
  */
 static void
 http_send(struct evhttp_request *req, int code, const char *reason,
-    struct evbuffer *body)
+    const char *ctype)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
+	size_t len = evbuffer_get_length(body);
 	struct bufferevent *bev;
 	struct evbuffer *out;
 	bufferevent_data_cb wcb = NULL;
 	void *wcbarg = NULL;
 	evutil_socket_t fd;
+	char clen[24];
 	int n;
 
-	evhttp_send_reply(req, code, reason, body);
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	if (code >= 200 && code != 204 && code != 304) {
+		snprintf(clen, sizeof(clen), "%zu", len);
+		evhttp_add_header(h, "Content-Length", clen);
+	}
+	evhttp_add_header(h, "Date", http_date());
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(body, len);
+	evhttp_send_reply(req, code, reason, NULL);
 	if (evcon == NULL ||
 	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) == -1)
@@ -136,15 +168,15 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
     const char *reason, const char *json)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
 	uint64_t usec = http_now_us() - ctx->cur_start;
 
 	met_request(ctx->met, ctx->cur_route, code, usec);
 	if (ctx->access_log)
 		http_access_log(ctx, req, code, usec);
-	if (json != NULL && out != NULL) {
-		evhttp_add_header(h, "Content-Type", "application/json");
-		evbuffer_add(out, json, strlen(json));
+	if (json != NULL && evbuffer_add(body, json, strlen(json)) == -1) {
+		log_warnx("http: out of memory for an answer");
+		evbuffer_drain(body, evbuffer_get_length(body));
 	}
 	evhttp_add_header(h, "Vary", "Accept, Authorization");
 	if (ctx->stopping)
@@ -152,9 +184,7 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
 	/* Before sending: evhttp may free req as part of the reply. */
 	if (ctx->busy_cb != NULL)
 		ctx->busy_cb(req, -1, ctx->busy_arg);
-	http_send(req, code, reason, out);
-	if (out != NULL)
-		evbuffer_free(out);
+	http_send(req, code, reason, json != NULL ? "application/json" : NULL);
 }
 
 static void
@@ -686,22 +716,28 @@ http_health(struct http_ctx *ctx, struct evhttp_request *req,
 	return 1;
 }
 
+/* Plain-text errors on the admin listener (evhttp's would be HTML). */
+static void
+http_admin_error(struct evhttp_request *req, int code, const char *reason)
+{
+	evbuffer_add_printf(evhttp_request_get_output_buffer(req), "%s\n",
+	    reason);
+	http_send(req, code, reason, "text/plain");
+}
+
 static void
 http_admin_send(struct evhttp_request *req, const char *text, size_t len,
     const char *more, size_t morelen)
 {
-	struct evbuffer *out;
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
 
-	if ((out = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 503, NULL);
+	if (evbuffer_add(body, text, len) == -1 ||
+	    evbuffer_add(body, more, morelen) == -1) {
+		evbuffer_drain(body, evbuffer_get_length(body));
+		http_admin_error(req, 503, "Service Unavailable");
 		return;
 	}
-	evbuffer_add(out, text, len);
-	evbuffer_add(out, more, morelen);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	http_send(req, 200, "OK", "text/plain; version=0.0.4");
 }
 
 struct http_admin_pending {
@@ -745,7 +781,7 @@ http_admin_stats_cb(const struct proto_stats *st, void *arg)
 	text = met_render(ap->ctx->shared, &len);
 	more = http_render_verifier(st, &morelen);
 	if (text == NULL || more == NULL)
-		evhttp_send_error(ap->req, 503, NULL);
+		http_admin_error(ap->req, 503, "Service Unavailable");
 	else
 		http_admin_send(ap->req, text, len, more, morelen);
 	free(text);
@@ -766,11 +802,11 @@ http_admin_cb(struct evhttp_request *req, void *arg)
 	struct http_admin_pending *ap;
 
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, 404, NULL);
+		http_admin_error(req, 404, "Not Found");
 		return;
 	}
 	if ((ap = calloc(1, sizeof(*ap))) == NULL) {
-		evhttp_send_error(req, 503, NULL);
+		http_admin_error(req, 503, "Service Unavailable");
 		return;
 	}
 	ap->ctx = ctx;

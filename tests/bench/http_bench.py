@@ -105,8 +105,8 @@ def write_lua(path, token, method="GET", body=None):
 
 def run_wrk(args, url, script, name, work, pids):
     """One wrk run; pids: the server processes whose CPU time is taken."""
+    base = settled_sockets(pids)
     before = {p: proc_sched_s(p)[0] for p in pids}
-    base = {p: socket_count(p) for p in pids}
     argv = ["wrk", "-t%d" % args.threads, "-c%d" % args.connections,
             "-d%ds" % args.duration, "--latency", "--timeout", "5s"]
     if script:
@@ -192,6 +192,20 @@ def socket_count(pid):
         except OSError:
             pass
     return n
+
+
+def settled_sockets(pids, timeout=5.0):
+    """Socket counts once the previous run's connections are gone (a
+    server closes them a little after wrk has)."""
+    last = {p: socket_count(p) for p in pids}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = {p: socket_count(p) for p in pids}
+        if now == last:
+            break
+        last = now
+    return last
 
 
 def fsync_rate(directory, seconds=3.0, limit=5000):

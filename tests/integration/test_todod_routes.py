@@ -11,6 +11,7 @@ does not know at all (501 page).
 
 import datetime
 import json
+import socket
 
 import pytest
 
@@ -327,15 +328,59 @@ def test_head_on_get_routes(srv, alice):
     U.assert_401(U.call(srv, "GET", "/todo/"), U.AUTH_MISSING, presented=False)
     assert U.call(srv, "HEAD", "/todo/").status_code == 401
     assert U.call(srv, "HEAD", "/todo/%d/" % (t["id"] + 10 ** 6), alice).status_code == 404
-    # on one raw connection: HEAD sends no body, so the next answer parses
-    with U.raw_connect(srv) as s:
-        auth = ("Authorization: Bearer %s\r\n" % alice.token).encode()
-        s.sendall(b"HEAD /todo/ HTTP/1.1\r\nHost: h\r\n" + auth + b"\r\n")
-        st, hd, body = U.read_response(s)
-        assert st == 200
-        s.sendall(b"GET /todo/%d/ HTTP/1.1\r\nHost: h\r\n" % t["id"] + auth + b"\r\n")
-        st, hd, body = U.read_response(s)
-        assert st == 200 and json.loads(body) == t
+
+
+def _head_block(sock, quiet=0.3):
+    """Reads one response head and then whatever follows within `quiet`
+    seconds: (status, headers, bytes after the head)."""
+    buf = b""
+    sock.settimeout(5)
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before the head ended: %r" % buf
+        buf += chunk
+    head, _, extra = buf.partition(b"\r\n\r\n")
+    sock.settimeout(quiet)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            extra += chunk
+    except socket.timeout:
+        pass
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (ln.partition(":") for ln in lines[1:])}
+    return int(lines[0].split()[1]), headers, extra
+
+
+def test_head_sends_the_head_of_get_and_no_body(srv, alice):
+    t = U.create(srv, alice, "headed \u00e9")
+    auth = "Authorization: Bearer %s\r\n" % alice.token
+    cases = [("/", ""), ("/todo/", auth), ("/todo/%d/" % t["id"], auth),
+             ("/healthz", ""), ("/readyz", ""),
+             ("/todo/", ""),                                  # 401
+             ("/todo/%d/" % (t["id"] + 10 ** 6), auth),      # 404
+             ("/nowhere/", auth)]                             # 404
+    for path, hdr in cases:
+        with U.raw_connect(srv) as s:
+            req = "%%s %s HTTP/1.1\r\nHost: h\r\n%s\r\n" % (path, hdr)
+            # the twin: GET on the same connection has a body of that size
+            s.sendall((req % "GET").encode())
+            st, hd, body = U.read_response(s)
+            assert st in (200, 401, 404) and len(body) > 0, (path, st)
+            assert hd["content-length"] == str(len(body))
+            s.sendall((req % "HEAD").encode())
+            hst, hhd, extra = _head_block(s)
+            assert extra == b"", (path, extra[:80])
+            assert hst == st, path
+            assert hhd["content-length"] == str(len(body)), path
+            assert hhd["content-type"] == hd["content-type"], path
+            # the connection is still in step
+            s.sendall((req % "GET").encode())
+            st2, _, body2 = U.read_response(s)
+            assert (st2, len(body2)) == (st, len(body)), path
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(srv, alice):
