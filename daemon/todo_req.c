@@ -371,8 +371,7 @@ treq_parse_auth(const char *header, const char **token, size_t *len)
 		if (*p == '\0')
 			break;
 		word[nw] = p;
-		while (*p != '\0' && !is_bspace((unsigned char)*p))
-			p++;
+		p += strcspn(p, " \t\n\v\f\r");	/* is_bspace() */
 		wlen[nw] = (size_t)(p - word[nw]);
 		nw++;
 	}

@@ -318,15 +318,30 @@ proto_msgpack_check(const uint8_t *body, size_t len)
 
 /* ---- decoding ---- */
 
+/*
+ * 1..PROTO_MAX_TOKEN bytes, each in 0x21..0x7e.  Checked eight bytes at a
+ * time: with L = 0x01 in every byte and H = 0x80, (w - 0x21 L) & ~w & H
+ * is non-zero iff some byte is below 0x21, and ((w + L) | w) & H iff some
+ * byte is above 0x7e (an exact answer either way, whatever the carries).
+ * Every authenticated request passes through here with ~1 KiB.
+ */
 int
 proto_token_valid(const char *tok, size_t n)
 {
-	size_t i;
+	const uint64_t L = 0x0101010101010101ULL, H = 0x8080808080808080ULL;
+	uint64_t w, bad = 0;
+	size_t i = 0;
 
 	if (n < 1 || n > PROTO_MAX_TOKEN)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (tok[i] < 0x21 || tok[i] > 0x7e)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, tok + i, sizeof(w));
+		bad |= ((w - 0x21 * L) & ~w) | ((w + L) | w);
+	}
+	if (bad & H)
+		return 0;
+	for (; i < n; i++)
+		if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)
 			return 0;
 	return 1;
 }

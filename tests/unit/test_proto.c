@@ -486,6 +486,40 @@ test_token_bytes(void **state)
 	free(req);
 }
 
+/*
+ * proto_token_valid() checks eight bytes at a time: every byte value at
+ * every position of tokens 1..24 bytes long (so inside a word, at word
+ * edges and in the tail), against the rule written plainly; and lengths
+ * around the cap.
+ */
+static void
+test_token_valid_positions(void **state)
+{
+	char tok[PROTO_MAX_TOKEN + 2], name[64];
+	size_t len, pos, n;
+	int c, want;
+
+	memset(tok, 'a', sizeof(tok));
+	CHECK("empty token", proto_token_valid(tok, 0), 0);
+	for (len = 1; len <= 24; len++)
+		for (pos = 0; pos < len; pos++)
+			for (c = 0; c < 256; c++) {
+				tok[pos] = (char)c;
+				want = c >= 0x21 && c <= 0x7e;
+				snprintf(name, sizeof(name),
+				    "len %zu byte %zu = 0x%02x", len, pos, c);
+				CHECK(name, proto_token_valid(tok, len), want);
+				tok[pos] = 'a';
+			}
+	for (n = PROTO_MAX_TOKEN - 9; n <= PROTO_MAX_TOKEN + 1; n++) {
+		snprintf(name, sizeof(name), "length %zu", n);
+		CHECK(name, proto_token_valid(tok, n), n <= PROTO_MAX_TOKEN);
+		tok[n - 1] = '\x7f';
+		CHECK(name, proto_token_valid(tok, n), 0);
+		tok[n - 1] = 'a';
+	}
+}
+
 /* Every integer encoding, read back by value through "exp". */
 /* clang-format off */
 static const struct int_case {
@@ -1168,6 +1202,7 @@ main(void)
 	    cmocka_unit_test(test_body_table),
 	    cmocka_unit_test(test_unknown_keys_values),
 	    cmocka_unit_test(test_token_bytes),
+	    cmocka_unit_test(test_token_valid_positions),
 	    cmocka_unit_test(test_int_encodings),
 	    cmocka_unit_test(test_body_raw),
 	    cmocka_unit_test(test_check_raw),
