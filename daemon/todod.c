@@ -624,11 +624,20 @@ recover_all(struct master *m)
 	log_info("database recovered");
 }
 
+/*
+ * The back-off doubles once per incident, not once per dead worker: a
+ * death while a respawn is already scheduled joins that respawn, which
+ * starts every missing worker.
+ */
 static void
 schedule_respawn(struct master *m, time_t lived)
 {
 	struct timeval tv = { 0, 0 };
 
+	if (m->wc.met != NULL)
+		m->wc.met->workers_respawned++;
+	if (event_pending(m->respawn_ev, EV_TIMEOUT, NULL))
+		return;
 	if (lived < 2)
 		m->respawn_delay = m->respawn_delay == 0 ? 1 :
 		    m->respawn_delay * 2 > RESPAWN_MAX_DELAY ?
@@ -636,8 +645,6 @@ schedule_respawn(struct master *m, time_t lived)
 	else
 		m->respawn_delay = 0;
 	tv.tv_sec = m->respawn_delay;
-	if (m->wc.met != NULL)
-		m->wc.met->workers_respawned++;
 	if (m->respawn_delay > 0)
 		log_warnx("worker died young; respawning in %lds",
 		    m->respawn_delay);
