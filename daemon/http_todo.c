@@ -815,12 +815,35 @@ http_admin_cb(struct evhttp_request *req, void *arg)
 		http_admin_stats_cb(NULL, ap);
 }
 
+/*
+ * The path to route by.  libevent parses a CONNECT target as an authority
+ * ("host:port"), which leaves no path: take the raw target's path then,
+ * so that CONNECT /todo/ gets the list's 405 and Allow, as in DRF.  An
+ * over-long one is cut; the router refuses such lengths anyway.
+ */
+static const char *
+http_path(struct evhttp_request *req, char *buf, size_t len)
+{
+	const char *raw;
+	size_t n;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_CONNECT)
+		return evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if ((raw = evhttp_request_get_uri(req)) == NULL || raw[0] != '/')
+		return NULL;
+	if ((n = strcspn(raw, "?#")) >= len)
+		n = len - 1;
+	memcpy(buf, raw, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 void
 http_todo_cb(struct evhttp_request *req, void *arg)
 {
 	struct http_ctx *ctx = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = evhttp_uri_get_path(uri);
+	char pbuf[512];
+	const char *path = http_path(req, pbuf, sizeof(pbuf));
 	enum treq_route route;
 	uint64_t id = 0;
 
