@@ -3,10 +3,11 @@
  * 3.11's JSONRenderer writes it for the seed's TodoViewset: todo objects,
  * the plain list and the LimitOffsetPagination envelope with its next and
  * previous links, the API root, and the error bodies (detail, serializer
- * field errors, 415) whose content todo_req.c decides.
+ * field errors, 415) whose content todo_req.c and todo_body.c decide.
  *
  * Called by the evhttp glue (http_todo.c) through todo_req.h, by
- * todo_req.c through todo_req_priv.h, and by the unit and fuzz tests.
+ * todo_req.c and todo_body.c through todo_req_priv.h, and by the unit and
+ * fuzz tests.
  * Pure functions: no I/O, no global state, no libevent.
  *
  * Invariants:

@@ -1,5 +1,5 @@
 /*
- * fuzz_todo_req.c - libFuzzer target for daemon/todo_req.c.
+ * fuzz_todo_req.c - libFuzzer target for daemon/todo_req.c and todo_body.c.
  *
  * Input: one flag byte, a Content-Type up to the first '\n', then the
  * body.  The body, as a C string, also goes to the route, Authorization,

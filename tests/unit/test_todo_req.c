@@ -1,5 +1,5 @@
 /*
- * test_todo_req.c - table-driven tests for daemon/todo_req.c.
+ * test_todo_req.c - table-driven tests for daemon/todo_req.c and todo_body.c.
  *
  * Every expected string is what Django REST Framework 3.11 sends for the
  * same request (checked against a real DRF where the two can be compared).
