@@ -147,7 +147,7 @@ def run_wrk(args, url, script, name, work, pids):
     return res
 
 
-def nginx_conf(work, port, body, workers):
+def nginx_conf(work, port, body, workers, reuseport=False):
     d = os.path.join(work, "nginx")
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
@@ -168,14 +168,15 @@ http {
     scgi_temp_path %(d)s/scgi;
     keepalive_requests 1000000;
     server {
-        listen 127.0.0.1:%(port)d;
+        listen 127.0.0.1:%(port)d%(reuseport)s;
         location / {
             default_type application/json;
             return 200 '%(body)s';
         }
     }
 }
-""" % {"workers": workers, "d": d, "port": port, "body": body}
+""" % {"workers": workers, "d": d, "port": port, "body": body,
+       "reuseport": " reuseport" if reuseport else ""}
     path = os.path.join(d, "nginx.conf")
     with open(path, "w") as f:
         f.write(conf)
@@ -420,7 +421,8 @@ def run(args, build, work, procs):
         f.write(LUA_COMMON)
     nport = free_port()
     nginx_url = "http://127.0.0.1:%d/todo/" % nport
-    nconf, ndir = nginx_conf(work, nport, body, args.workers)
+    nconf, ndir = nginx_conf(work, nport, body, args.workers,
+                             args.nginx_reuseport)
     ngx = procs.start(["nginx", "-p", ndir, "-e", os.path.join(ndir,
                        "error.log"), "-c", nconf], os.path.join(work,
                                                                 "nginx.log"))
@@ -591,6 +593,10 @@ def parse_args(argv):
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of todod GET and nginx GET, alternating "
                     "which goes first; the ratio is the median (3)")
+    ap.add_argument("--nginx-reuseport", action="store_true",
+                    help="nginx listens with reuseport (one socket per "
+                    "worker, as todod binds it) instead of its default "
+                    "shared socket")
     ap.add_argument("--workers", type=int, default=2,
                     help="todod workers and nginx worker_processes (2)")
     ap.add_argument("--json", metavar="FILE", help="also write the summary")
