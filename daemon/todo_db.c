@@ -65,6 +65,9 @@
  * it, so recovery is the faster way back.
  */
 #define TDB_FAILCHK_WAIT_MS 2000
+/* List walks' bulk buffer: at least this, at most TDB_BULK_MAX. */
+#define TDB_BULK_MIN (8 * 1024)
+#define TDB_BULK_MAX (4 * 1024 * 1024)
 
 #define TDB_ENV_FLAGS                                                          \
 	(DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER)
@@ -77,6 +80,7 @@ struct tdb {
 	int broken; /* DB_RUNRECOVERY seen */
 	void *bulk; /* list walks' DB_MULTIPLE_KEY buffer */
 	size_t bulk_cap;
+	size_t bulk_min; /* TDB_BULK_MIN, or the page size if larger */
 };
 
 struct tdb_put_arg {
@@ -272,6 +276,7 @@ tdb_open(const char *dir, char *err, size_t errlen)
 {
 	struct tdb *t;
 	const char *what;
+	u_int32_t pagesize;
 	int ret;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
@@ -292,6 +297,10 @@ tdb_open(const char *dir, char *err, size_t errlen)
 	what = "open sequence";
 	if ((ret = bdb_seq_open(t->meta, NULL, TDB_SEQ_KEY, 0, &t->seq)) != 0)
 		goto fail;
+	what = "page size";
+	if ((ret = t->todos->get_pagesize(t->todos, &pagesize)) != 0)
+		goto fail;
+	t->bulk_min = pagesize > TDB_BULK_MIN ? pagesize : TDB_BULK_MIN;
 	return (t);
 fail:
 	snprintf(err, errlen, "%s: %s: %s", dir, what, bdb_why(ret));
@@ -814,13 +823,12 @@ tdb_list_wanted(const struct tdb_list_arg *a)
 /*
  * A bulk read fills its buffer from the cursor on, past the end of the
  * user's range (other users' records are copied and ignored), so the
- * buffer is kept small: that overshoot is bounded by TDB_BULK_MIN.  A
- * record too big for it (titles go up to 64 KiB) gets a buffer of the
- * size Berkeley DB asks for, for that call only.
+ * buffer is kept small: that overshoot is bounded by bulk_min, 8 KiB or
+ * the database's page size if that is larger (Berkeley DB refuses a bulk
+ * buffer smaller than a page; it picks pages of up to 64 KiB from the
+ * file system).  A record too big for it (titles go up to 64 KiB) gets a
+ * buffer of the size Berkeley DB asks for, for that call only.
  */
-#define TDB_BULK_MIN	(8 * 1024)
-#define TDB_BULK_MAX	(4 * 1024 * 1024)
-
 /* Makes the bulk buffer at least want bytes; DBT set up for the call. */
 static int
 tdb_bulk_dbt(struct tdb *t, size_t want, DBT *d)
@@ -828,8 +836,8 @@ tdb_bulk_dbt(struct tdb *t, size_t want, DBT *d)
 	void *nb;
 
 	want = (want + 1023) & ~(size_t)1023;
-	if (want < TDB_BULK_MIN)
-		want = TDB_BULK_MIN;
+	if (want < t->bulk_min)
+		want = t->bulk_min;
 	if (want > TDB_BULK_MAX)
 		return (ENOMEM);
 	if (want > t->bulk_cap) {
@@ -853,7 +861,7 @@ tdb_bulk_dbt(struct tdb *t, size_t want, DBT *d)
 static int
 tdb_bulk_get(struct tdb *t, DBC *c, DBT *key, DBT *data, u_int32_t op)
 {
-	size_t want = TDB_BULK_MIN;
+	size_t want = t->bulk_min;
 	int ret;
 
 	for (;;) {

@@ -416,6 +416,82 @@ test_list_long(void **state)
 	free(ids);
 }
 
+/*
+ * Berkeley DB chooses a database's page size from the file system (up to
+ * 64 KiB) and refuses a bulk buffer smaller than a page.  Databases made
+ * beforehand with 16 KiB and 64 KiB pages (as on file systems with big
+ * blocks) must list like any other, across several bulk reads.
+ */
+static void
+make_paged_db(const char *dir, u_int32_t pagesize)
+{
+	DB_ENV *env;
+	DB *db;
+
+	if (mkdir(dir, 0700) == -1)
+		fail_msg("mkdir %s", dir);
+	if (db_env_create(&env, 0) != 0 ||
+	    env->open(env, dir, DB_CREATE | DB_INIT_MPOOL | DB_INIT_TXN |
+		DB_INIT_LOCK | DB_INIT_LOG, 0600) != 0 ||
+	    db_create(&db, env, 0) != 0 || db->set_pagesize(db, pagesize) != 0 ||
+	    db->open(db, NULL, "todos.db", NULL, DB_BTREE,
+		DB_CREATE | DB_AUTO_COMMIT, 0600) != 0)
+		fail_msg("cannot make a database with %u-byte pages", pagesize);
+	db->close(db, 0);
+	env->close(env, 0);
+}
+
+static void
+test_list_big_pages(void **state)
+{
+	static const u_int32_t sizes[] = {16384, 65536};
+	enum { N = 2000 };
+	struct fx f;
+	struct todo *v;
+	uint64_t first = 0, total;
+	char err[512], title[64];
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(&f, 0, sizeof(f));
+		snprintf(f.root, sizeof(f.root), "/tmp/test_todo_db.XXXXXX");
+		if (mkdtemp(f.root) == NULL)
+			fail_msg("mkdtemp");
+		snprintf(f.dir, sizeof(f.dir), "%s/data", f.root);
+		make_paged_db(f.dir, sizes[i]);
+		if (tdb_prepare(f.dir, err, sizeof(err)) == -1 ||
+		    (f.t = tdb_open(f.dir, err, sizeof(err))) == NULL)
+			fail_msg("open: %s", err);
+		create(&f, 2, "neighbour below", DATE);
+		create(&f, 4, "neighbour above", DATE);
+		for (j = 0; j < N; j++) {
+			snprintf(title, sizeof(title), "todo %zu", j);
+			if (j == 0)
+				first = create(&f, 3, title, DATE);
+			else
+				create(&f, 3, title, DATE);
+		}
+		CHECK_STATUS(tdb_list(f.t, 3, 0, UINT64_MAX, &v, &n, &total),
+		    TDB_OK, "list with big pages");
+		CHECK_U64(total, N, "total");
+		CHECK_U64(n, N, "n");
+		for (j = 0; j < n; j++) {
+			snprintf(title, sizeof(title), "todo %zu", j);
+			check_todo(&v[j], 3, first + j, title, strlen(title),
+			    DATE);
+		}
+		tdb_list_free(v, n);
+		CHECK_STATUS(tdb_list(f.t, 3, N - 5, 10, &v, &n, &total),
+		    TDB_OK, "last page");
+		CHECK_U64(n, 5, "last page n");
+		CHECK_U64(v[4].id, first + N - 1, "last id");
+		tdb_list_free(v, n);
+		tdb_close(f.t);
+		rm_rf(f.root);
+	}
+}
+
 static void
 test_user_isolation(void **state)
 {
@@ -1187,6 +1263,7 @@ main(void)
 		test_list_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_edges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_long, setup, teardown),
+	    cmocka_unit_test(test_list_big_pages),
 	    cmocka_unit_test_setup_teardown(
 		test_user_isolation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ids_increase, setup, teardown),
