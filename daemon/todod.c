@@ -625,9 +625,11 @@ recover_all(struct master *m)
 }
 
 /*
- * The back-off doubles once per incident, not once per dead worker: a
- * death while a respawn is already scheduled joins that respawn, which
- * starts every missing worker.
+ * A worker that lived is respawned at once (with every other missing
+ * one), and the back-off starts over.  One that died young waits, and the
+ * wait doubles once per incident, not once per dead worker: a young death
+ * while a respawn is already scheduled joins that respawn, which starts
+ * every missing worker.
  */
 static void
 schedule_respawn(struct master *m, time_t lived)
@@ -636,14 +638,14 @@ schedule_respawn(struct master *m, time_t lived)
 
 	if (m->wc.met != NULL)
 		m->wc.met->workers_respawned++;
-	if (event_pending(m->respawn_ev, EV_TIMEOUT, NULL))
+	if (lived >= 2)
+		m->respawn_delay = 0;
+	else if (event_pending(m->respawn_ev, EV_TIMEOUT, NULL))
 		return;
-	if (lived < 2)
+	else
 		m->respawn_delay = m->respawn_delay == 0 ? 1 :
 		    m->respawn_delay * 2 > RESPAWN_MAX_DELAY ?
 		    RESPAWN_MAX_DELAY : m->respawn_delay * 2;
-	else
-		m->respawn_delay = 0;
 	tv.tv_sec = m->respawn_delay;
 	if (m->respawn_delay > 0)
 		log_warnx("worker died young; respawning in %lds",
