@@ -119,6 +119,12 @@ http_date(void)
  * connection after the handler returns.  A short write or an error
  * leaves the rest to the bufferevent, which goes on as usual (evhttp's
  * write time-out, its error callback).
+ *
+ * CONNECT is never served (there are no tunnels here), but libevent never
+ * closes a connection after a CONNECT, whatever the headers say: its
+ * answer goes out with "Connection: close", and the connection is freed
+ * here, with whatever the client pipelined behind it unread (and the
+ * rest of the answer, if the client does not read either).
  */
 static void
 http_send(struct evhttp_request *req, int code, const char *reason,
@@ -134,8 +140,10 @@ http_send(struct evhttp_request *req, int code, const char *reason,
 	void *wcbarg = NULL;
 	evutil_socket_t fd;
 	char clen[24];
-	int n;
+	int n, tunnel = evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT;
 
+	if (tunnel && evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
 	if (code >= 200 && code != 204 && code != 304) {
@@ -151,11 +159,16 @@ http_send(struct evhttp_request *req, int code, const char *reason,
 	    (fd = bufferevent_getfd(bev)) == -1)
 		return;
 	out = bufferevent_get_output(bev);
-	if (evbuffer_get_length(out) == 0)
+	n = 0;
+	if (evbuffer_get_length(out) > 0) {
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	if (tunnel) {
+		evhttp_connection_free(evcon);
 		return;
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, fd);
-	evbuffer_freeze(out, 1);
+	}
 	if (n <= 0 || evbuffer_get_length(out) != 0)
 		return;
 	bufferevent_getcb(bev, NULL, &wcb, NULL, &wcbarg);
@@ -171,13 +184,16 @@ http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
 	struct evbuffer *body = evhttp_request_get_output_buffer(req);
 	uint64_t usec = http_now_us() - ctx->cur_start;
 
-	met_request(ctx->met, ctx->cur_route, code, usec);
-	if (ctx->access_log)
-		http_access_log(ctx, req, code, usec);
 	if (json != NULL && evbuffer_add(body, json, strlen(json)) == -1) {
 		log_warnx("http: out of memory for an answer");
 		evbuffer_drain(body, evbuffer_get_length(body));
+		code = 503;
+		reason = "Service Unavailable";
+		json = NULL;
 	}
+	met_request(ctx->met, ctx->cur_route, code, usec);
+	if (ctx->access_log)
+		http_access_log(ctx, req, code, usec);
 	evhttp_add_header(h, "Vary", "Accept, Authorization");
 	if (ctx->stopping)
 		evhttp_add_header(h, "Connection", "close");

@@ -498,6 +498,34 @@ def test_connect_is_405_for_the_route_asked(srv, alice):
     assert status == 404 and json.loads(body) == {"detail": "Not found."}
 
 
+@pytest.mark.parametrize("first,extra", [
+    ("CONNECT", ""),                                   # 405
+    ("CONNECT", "Content-Length: 0\r\nContent-Length: 0\r\n"),  # 400
+    ("CONNECT", None),                                 # 401, no token
+])
+def test_connect_answer_closes_the_connection(srv, alice, first, extra):
+    """libevent keeps a connection open after CONNECT whatever it was
+    told; todod closes it after the answer and never serves what was
+    pipelined behind it.  The twin: the same pipeline led by GET gets
+    both answers."""
+    auth = "Authorization: Bearer %s\r\n" % alice.token
+    hdr = auth + (extra or "") if extra is not None else ""
+    pipelined = ("%s /todo/ HTTP/1.1\r\nHost: h\r\n%s\r\n"
+                 "GET /todo/ HTTP/1.1\r\nHost: h\r\n" + auth + "\r\n")
+    for method, h, want in ((first, hdr, 1), ("GET", auth, 2)):
+        with U.raw_connect(srv) as s:
+            s.sendall((pipelined % (method, h)).encode())
+            # CONNECT: everything up to the close; GET: both answers
+            done, left = U.read_stream(
+                s, want=None if method == "CONNECT" else 2, timeout=5)
+            assert left == b"", left[:80]
+            assert len(done) == want, (method, [d[0] for d in done])
+            if method == "CONNECT":
+                assert done[0][0] in (400, 401, 405)
+                assert done[0][1].get("connection") == "close"
+                assert U.closed_by_peer(s, 0.5)     # it was EOF, not a time-out
+
+
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "BUG (contract, minor): a method libevent does not know (PROPFIND, BREW...) "
     "gets libevent's 501 Not Implemented text/html page where DRF answers 405 "
