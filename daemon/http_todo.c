@@ -100,7 +100,7 @@ http_date(void)
 	if (now != at && gmtime_r(&now, &tm) != NULL &&
 	    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
 		at = now;
-	return buf;
+	return at != -1 ? buf : NULL;	/* never formatted: no Date */
 }
 
 /*
@@ -139,6 +139,7 @@ http_send(struct evhttp_request *req, int code, const char *reason,
 	bufferevent_data_cb wcb = NULL;
 	void *wcbarg = NULL;
 	evutil_socket_t fd;
+	const char *date;
 	char clen[24];
 	int n, tunnel = evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT;
 
@@ -150,7 +151,8 @@ http_send(struct evhttp_request *req, int code, const char *reason,
 		snprintf(clen, sizeof(clen), "%zu", len);
 		evhttp_add_header(h, "Content-Length", clen);
 	}
-	evhttp_add_header(h, "Date", http_date());
+	if ((date = http_date()) != NULL)
+		evhttp_add_header(h, "Date", date);
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
 		evbuffer_drain(body, len);
 	evhttp_send_reply(req, code, reason, NULL);
