@@ -518,6 +518,7 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		p->ready = 1;
 		close_ready(p);
+		log_info("worker ready pid=%ld gen=%u", (long)p->pid, p->gen);
 	}
 	if (!m->announced && count_ready(m, m->gen) == (size_t)m->nworkers) {
 		m->announced = 1;
