@@ -28,6 +28,7 @@
 #include "auth_cache.h"
 #include "http_todo.h"
 #include "log.h"
+#include "mono.h"
 #include "proto.h"
 #include "todo_db.h"
 #include "todo_req.h"
@@ -50,15 +51,6 @@ struct http_pending {
 	int			 cacheable;	/* key is set */
 	uint8_t			 key[AC_KEYLEN];	/* auth cache key */
 };
-
-uint64_t
-http_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Copies s for a log line: printable ASCII only, at most 200 bytes. */
 static void
@@ -104,70 +96,43 @@ http_date(void)
 }
 
 /*
- * Sends what the handler put in the request's output buffer, with
- * Content-Type (when given), Content-Length and Date; HEAD gets the same
- * header fields and no body (evhttp would send the body).
+ * Writes an answer evhttp has just queued at once.  evhttp_send_reply()
+ * only queues it: the bufferevent writes it in the next turn of the loop
+ * (an epoll_ctl, an epoll_wait, the write, another epoll_ctl), and evhttp
+ * takes the next request only once its write callback says the buffer is
+ * empty.  So: write it here, as that callback would, and when all of it
+ * went out run that callback ourselves.  libevent allows it from a request
+ * handler: bufferevent_readcb() calls evhttp last and holds a reference to
+ * the bufferevent, and evhttp touches neither the request nor the
+ * connection after the handler returns.  A short write or an error leaves
+ * the rest to the bufferevent, which goes on as usual (evhttp's write
+ * time-out, its error callback).
  *
- * And writes it at once.  evhttp_send_reply() only queues an answer: the
- * bufferevent writes it in the next turn of the loop (an epoll_ctl, an
- * epoll_wait, the write, another epoll_ctl), and evhttp takes the next
- * request only once its write callback says the buffer is empty.  So:
- * write it here, as that callback would, and when all of it went out
- * run that callback ourselves.  libevent allows it from a request
- * handler: bufferevent_readcb() calls evhttp last and holds a reference
- * to the bufferevent, and evhttp touches neither the request nor the
- * connection after the handler returns.  A short write or an error
- * leaves the rest to the bufferevent, which goes on as usual (evhttp's
- * write time-out, its error callback).
- *
- * CONNECT is never served (there are no tunnels here), but libevent never
- * closes a connection after a CONNECT, whatever the headers say: its
- * answer goes out with "Connection: close", and the connection is freed
- * here, with whatever the client pipelined behind it unread (and the
- * rest of the answer, if the client does not read either).
+ * With then_close (CONNECT) the connection is freed instead, with
+ * whatever the client pipelined behind it unread (and the rest of the
+ * answer, if the client does not read either).
  */
 static void
-http_send(struct evhttp_request *req, int code, const char *reason,
-    const char *ctype)
+http_write_now(struct evhttp_connection *evcon, int then_close)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *body = evhttp_request_get_output_buffer(req);
-	size_t len = evbuffer_get_length(body);
 	struct bufferevent *bev;
 	struct evbuffer *out;
 	bufferevent_data_cb wcb = NULL;
 	void *wcbarg = NULL;
 	evutil_socket_t fd;
-	const char *date;
-	char clen[24];
-	int n, tunnel = evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT;
+	int n = 0;
 
-	if (tunnel && evhttp_find_header(h, "Connection") == NULL)
-		evhttp_add_header(h, "Connection", "close");
-	if (ctype != NULL)
-		evhttp_add_header(h, "Content-Type", ctype);
-	if (code >= 200 && code != 204 && code != 304) {
-		snprintf(clen, sizeof(clen), "%zu", len);
-		evhttp_add_header(h, "Content-Length", clen);
-	}
-	if ((date = http_date()) != NULL)
-		evhttp_add_header(h, "Date", date);
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
-		evbuffer_drain(body, len);
-	evhttp_send_reply(req, code, reason, NULL);
 	if (evcon == NULL ||
 	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) == -1)
 		return;
 	out = bufferevent_get_output(bev);
-	n = 0;
 	if (evbuffer_get_length(out) > 0) {
 		evbuffer_unfreeze(out, 1);
 		n = evbuffer_write(out, fd);
 		evbuffer_freeze(out, 1);
 	}
-	if (tunnel) {
+	if (then_close) {
 		evhttp_connection_free(evcon);
 		return;
 	}
@@ -178,13 +143,51 @@ http_send(struct evhttp_request *req, int code, const char *reason,
 		wcb(bev, wcbarg);
 }
 
+/*
+ * Sends what the handler put in the request's output buffer, with
+ * Content-Type (when given), Content-Length and Date; HEAD gets the same
+ * header fields and no body (evhttp would send the body).
+ *
+ * CONNECT is never served (there are no tunnels here), but libevent never
+ * closes a connection after a CONNECT, whatever the headers say: its
+ * answer says "Connection: close", and http_write_now() closes.
+ */
+static void
+http_send(struct evhttp_request *req, int code, const char *reason,
+    const char *ctype)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	size_t len = evbuffer_get_length(body);
+	const char *date;
+	char clen[24];
+
+	if (cmd == EVHTTP_REQ_CONNECT &&
+	    evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	if (code >= 200 && code != 204 && code != 304) {
+		snprintf(clen, sizeof(clen), "%zu", len);
+		evhttp_add_header(h, "Content-Length", clen);
+	}
+	if ((date = http_date()) != NULL)
+		evhttp_add_header(h, "Date", date);
+	if (cmd == EVHTTP_REQ_HEAD)
+		evbuffer_drain(body, len);
+	evhttp_send_reply(req, code, reason, NULL);
+	http_write_now(evcon, cmd == EVHTTP_REQ_CONNECT);
+}
+
 static void
 http_reply(struct http_ctx *ctx, struct evhttp_request *req, int code,
     const char *reason, const char *json)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *body = evhttp_request_get_output_buffer(req);
-	uint64_t usec = http_now_us() - ctx->cur_start;
+	uint64_t usec = mono_us() - ctx->cur_start;
 
 	if (json != NULL && evbuffer_add(body, json, strlen(json)) == -1) {
 		log_warnx("http: out of memory for an answer");
@@ -602,7 +605,7 @@ http_verified_cb(const struct proto_verify_ans *a, void *arg)
 	ctx->cur_route = http_met_route(p->route);
 	ctx->cur_user = a->outcome == VERIFY_OK ? a->user : 0;
 	if (ctx->met != NULL)
-		met_observe(&ctx->met->verifier_rtt, http_now_us() - p->sent);
+		met_observe(&ctx->met->verifier_rtt, mono_us() - p->sent);
 	if (a->outcome == VERIFY_OK) {
 		http_remember(ctx, p, a);
 		http_dispatch(ctx, p->req, p->route, p->id, a->user);
@@ -671,7 +674,7 @@ http_authenticate(struct http_ctx *ctx, struct evhttp_request *req,
 	p->route = route;
 	p->id = id;
 	p->start = ctx->cur_start;
-	p->sent = http_now_us();
+	p->sent = mono_us();
 	if (ctx->ac != NULL) {
 		memcpy(p->key, key, sizeof(p->key));
 		p->cacheable = 1;
@@ -865,7 +868,7 @@ http_todo_cb(struct evhttp_request *req, void *arg)
 	enum treq_route route;
 	uint64_t id = 0;
 
-	ctx->cur_start = http_now_us();
+	ctx->cur_start = mono_us();
 	ctx->cur_route = MET_OTHER;
 	ctx->cur_user = 0;
 	if (ctx->busy_cb != NULL)

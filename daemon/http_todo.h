@@ -31,7 +31,6 @@ struct http_ctx {
 	uint64_t		 cur_user;
 };
 
-uint64_t	http_now_us(void);
 void		http_todo_cb(struct evhttp_request *, void *);
 void		http_admin_cb(struct evhttp_request *, void *);
 

@@ -47,6 +47,7 @@
 
 #include "bdb.h"
 #include "log.h"
+#include "mono.h"
 #include "todo_db.h"
 
 #define TDB_TODOS_FILE "todos.db"
@@ -352,21 +353,12 @@ out:
 	return (ret == DB_RUNRECOVERY ? 1 : 2);
 }
 
-static int64_t
-tdb_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* Reaps pid within ms milliseconds: 0 reaped, 1 still running, -1 error. */
 static int
 tdb_reap_within(pid_t pid, int ms, int *status)
 {
 	struct timespec tick = {0, 10 * 1000 * 1000};
-	int64_t deadline = tdb_now_ms() + ms;
+	uint64_t deadline = mono_us() + (uint64_t)ms * 1000;
 	pid_t r;
 
 	for (;;) {
@@ -374,7 +366,7 @@ tdb_reap_within(pid_t pid, int ms, int *status)
 			return (0);
 		if (r == -1 && errno != EINTR)
 			return (-1);
-		if (tdb_now_ms() >= deadline)
+		if (mono_us() >= deadline)
 			return (1);
 		nanosleep(&tick, NULL);
 	}

@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "mono.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "todo_db.h"
@@ -115,15 +116,6 @@ struct master {
 	time_t		 stop_deadline;
 	int		 announced;
 };
-
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static struct conf *
 load_config(int argc, char **argv, int start)
@@ -472,7 +464,7 @@ spawn(struct master *m, struct wproc *p, size_t rank)
 	p->pid = pid;
 	p->gen = m->gen;
 	p->rank = rank;
-	p->started = mono_now();
+	p->started = mono_sec();
 	p->ready_fd = pfd[0];
 	p->ready_ev = event_new(m->base, pfd[0], EV_READ, ready_cb, m);
 	if (p->ready_ev != NULL)
@@ -658,7 +650,7 @@ static void
 reaped(struct master *m, struct wproc *p, int status)
 {
 	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	time_t lived = mono_now() - p->started;
+	time_t lived = mono_sec() - p->started;
 	int old = p->gen != m->gen;
 
 	close_ready(p);
@@ -779,7 +771,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("signal %d: stopping", (int)sig);
 		notify_send("STOPPING=1");
 		m->stopping = 1;
-		m->stop_deadline = mono_now() + STOP_GRACE;
+		m->stop_deadline = mono_sec() + STOP_GRACE;
 		signal_all(m, SIGTERM, 0);
 		if (count_alive(m) == 0)
 			event_base_loopbreak(m->base);
@@ -795,7 +787,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 static void
 kill_stuck(struct master *m)
 {
-	time_t now = mono_now();
+	time_t now = mono_sec();
 	size_t i;
 
 	for (i = 0; i < 2 * MAX_WORKERS; i++)
@@ -816,7 +808,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (notify_watchdog_usec() != 0)
 		notify_send("WATCHDOG=1");
 	kill_stuck(m);
-	if (m->stopping && mono_now() >= m->stop_deadline) {
+	if (m->stopping && mono_sec() >= m->stop_deadline) {
 		log_warnx("workers did not stop in time; killing them");
 		signal_all(m, SIGKILL, 0);
 	}

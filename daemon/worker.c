@@ -37,6 +37,7 @@
 #include "http_todo.h"
 #include "log.h"
 #include "metrics.h"
+#include "mono.h"
 #include "todo_db.h"
 #include "verify_client.h"
 #include "worker.h"
@@ -86,15 +87,6 @@ struct worker {
 	int			 exit_code;
 	time_t			 last_checkpoint;
 };
-
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static struct hconn **
 hconn_bucket(struct worker *w, const struct bufferevent *bev)
@@ -228,7 +220,7 @@ worker_bev_cb(struct event_base *base, void *arg)
 	hc->input_cb = evbuffer_add_cb(bufferevent_get_input(bev),
 	    worker_input_cb, hc);
 	hc->bev = bev;
-	hc->active = mono_now();
+	hc->active = mono_sec();
 	b = hconn_bucket(w, bev);
 	hc->hnext = *b;
 	*b = hc;
@@ -254,7 +246,7 @@ worker_busy_cb(struct evhttp_request *req, int delta, void *arg)
 		hc->busy = 0;
 	if (delta > 0)
 		hc->reading = 0;	/* the request is whole now */
-	hc->active = mono_now();
+	hc->active = mono_sec();
 	TAILQ_REMOVE(&w->conns, hc, lru);
 	TAILQ_INSERT_TAIL(&w->conns, hc, lru);
 }
@@ -297,18 +289,18 @@ worker_stop(struct worker *w, int code, int linger)
 	w->linger = linger;
 	w->ctx.stopping = 1;
 	w->exit_code = code;
-	w->stop_deadline = mono_now() + WORKER_DRAIN_SECS;
+	w->stop_deadline = mono_sec() + WORKER_DRAIN_SECS;
 	for (i = 0; i < w->nbound; i++)
 		evhttp_del_accept_socket(w->http, w->bound[i]);
 	w->nbound = 0;
-	worker_police(w, mono_now());
+	worker_police(w, mono_sec());
 }
 
 static void
 worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	time_t now = mono_now();
+	time_t now = mono_sec();
 
 	if (getppid() != w->master && !w->stopping) {
 		log_warnx("worker: master is gone, stopping");
@@ -450,7 +442,7 @@ worker_main(const struct worker_conf *conf, const int *fds, size_t nfds,
 	w.ctx.shared = conf->met;
 	if (conf->met != NULL && slot < conf->met->nslots)
 		w.ctx.met = &conf->met->slots[slot];
-	w.last_checkpoint = mono_now();
+	w.last_checkpoint = mono_sec();
 	worker_setup_http(&w, fds, nfds);
 	worker_setup_admin(&w);
 	worker_add_event(&w, evsignal_new(w.base, SIGTERM, worker_signal_cb,

@@ -33,6 +33,7 @@
 #include "jwk.h"
 #include "jwks.h"
 #include "log.h"
+#include "mono.h"
 
 #define JWKS_NEG_SLOTS	1024
 #define JWKS_RETRY_MAX	60
@@ -77,15 +78,6 @@ struct jwks {
 };
 
 static void	jwks_fetch(struct jwks *);
-
-static long
-jwks_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
-}
 
 static uint64_t
 jwks_kid_hash(const struct jwks *j, const char *kid)
@@ -365,7 +357,7 @@ jwks_fetched_cb(const struct fetch_result *r, void *arg)
 {
 	struct jwks *j = arg;
 	struct jwks_waiter *w;
-	long ttl, now = jwks_now();
+	long ttl, now = (long)mono_sec();
 
 	j->in_flight = 0;
 	if (jwks_take(j, r) == 0) {
@@ -397,7 +389,7 @@ jwks_fetch(struct jwks *j)
 	if (j->in_flight)
 		return;
 	evtimer_del(j->timer);
-	j->last_try = jwks_now();
+	j->last_try = (long)mono_sec();
 	if (fetch_get(j->fetcher, j->url, NULL, jwks_fetched_cb, j) == -1) {
 		j->last_ok = 0;
 		jwks_schedule(j, j->retry);
@@ -444,7 +436,7 @@ enum jwks_want
 jwks_want_kid(struct jwks *j, const char *kid, int again, jwks_wait_cb cb,
     void *arg)
 {
-	long now = jwks_now();
+	long now = (long)mono_sec();
 
 	if (j->have_set && jwks_neg_has(j, kid, now))
 		return JWKS_UNKNOWN;
@@ -477,7 +469,7 @@ jwks_age(const struct jwks *j)
 {
 	if (!j->have_set || j->fetched_at == 0)
 		return -1;
-	return jwks_now() - j->fetched_at;
+	return (long)mono_sec() - j->fetched_at;
 }
 
 size_t
